@@ -1,0 +1,240 @@
+// The Node binding: argument checks, object lifetime and conversions only.
+// Errors cross as errno numbers; src/native.ts turns them into Node-style
+// errors (code, errno, syscall, device), so no Napi object is ever touched
+// off the main thread.
+#include <napi.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "ethtool.h"
+#include "sampler.h"
+
+namespace {
+
+using ethburst::DriverInfo;
+using ethburst::EthtoolSocket;
+
+bool IsPowerOfTwo(uint32_t v) { return v && !(v & (v - 1)); }
+
+std::string DeviceArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), "device name must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+uint32_t IdArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "device id must be a number");
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+struct ProbeResult {
+  int err = 0;
+  const char* op = "";
+  DriverInfo drv;
+  uint32_t n_stats = 0;
+};
+
+void Probe(const std::string& dev, ProbeResult* r) {
+  EthtoolSocket sock;
+  if (sock.open_errno()) {
+    r->err = sock.open_errno();
+    r->op = "socket";
+    return;
+  }
+  r->op = "ETHTOOL_GDRVINFO";
+  r->err = sock.GetDriverInfo(dev.c_str(), &r->drv);
+  if (r->err) return;
+  r->op = "ETHTOOL_GSSET_INFO";
+  r->err = sock.GetStatCount(dev.c_str(), &r->n_stats);
+}
+
+Napi::Object ProbeObject(Napi::Env env, const ProbeResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("errno", r.err);
+  o.Set("op", r.op);
+  o.Set("driver", r.drv.driver);
+  o.Set("driverVersion", r.drv.version);
+  o.Set("firmwareVersion", r.drv.firmware_version);
+  o.Set("busInfo", r.drv.bus_info);
+  o.Set("nStats", r.n_stats);
+  return o;
+}
+
+// GDRVINFO + GSSET_INFO on the libuv pool: both take rtnl_lock, which
+// another process (a CNI plugin, `ip link`) may hold for a while.
+class ProbeWorker : public Napi::AsyncWorker {
+ public:
+  ProbeWorker(Napi::Env env, std::string dev) : Napi::AsyncWorker(env), dev_(std::move(dev)), deferred_(env) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { ::Probe(dev_, &result_); }
+  void OnOK() override { deferred_.Resolve(ProbeObject(Env(), result_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::string dev_;
+  Napi::Promise::Deferred deferred_;
+  ProbeResult result_;
+};
+
+Napi::Value ProbeAsync(const Napi::CallbackInfo& info) {
+  auto* w = new ProbeWorker(info.Env(), DeviceArg(info, 0));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value ProbeSync(const Napi::CallbackInfo& info) {
+  ProbeResult r;
+  Probe(DeviceArg(info, 0), &r);
+  return ProbeObject(info.Env(), r);
+}
+
+int64_t Mono() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+// The physical floor for the benchmark: GSTATS in a tight loop on the
+// calling thread, nothing else. Blocks the event loop by design.
+Napi::Value BenchGstats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dev = DeviceArg(info, 0);
+  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "iterations must be a number");
+  uint32_t iterations = info[1].As<Napi::Number>().Uint32Value();
+  EthtoolSocket sock;
+  Napi::Object o = Napi::Object::New(env);
+  uint32_t n = 0;
+  int err = sock.open_errno() ? sock.open_errno() : sock.GetStatCount(dev.c_str(), &n);
+  ethburst::StatsBuffer buf;
+  buf.Reserve(n);
+  int64_t total = 0, min = INT64_MAX, max = 0;
+  uint32_t done = 0;
+  for (; !err && done < iterations; done++) {
+    uint32_t got = n;
+    int64_t t0 = Mono();
+    err = sock.GetStats(dev.c_str(), buf.get(), buf.capacity(), &got);
+    int64_t dt = Mono() - t0;
+    total += dt;
+    min = std::min(min, dt);
+    max = std::max(max, dt);
+  }
+  o.Set("errno", err);
+  o.Set("calls", done);
+  o.Set("totalNs", static_cast<double>(total));
+  o.Set("minNs", static_cast<double>(done ? min : 0));
+  o.Set("maxNs", static_cast<double>(max));
+  o.Set("nStats", n);
+  return o;
+}
+
+class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Sampler",
+                       {
+                           InstanceMethod<&SamplerWrap::Start>("start"),
+                           InstanceMethod<&SamplerWrap::Stop>("stop"),
+                           InstanceMethod<&SamplerWrap::Add>("add"),
+                           InstanceMethod<&SamplerWrap::Remove>("remove"),
+                           InstanceMethod<&SamplerWrap::Revalidate>("revalidate"),
+                           InstanceMethod<&SamplerWrap::SetDeviceInterval>("setDeviceInterval"),
+                           InstanceMethod<&SamplerWrap::Names>("names"),
+                           InstanceAccessor<&SamplerWrap::Running>("running"),
+                       });
+  }
+
+  // new Sampler(ring: Uint32Array over a SharedArrayBuffer, intervalNs: number)
+  explicit SamplerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SamplerWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+      throw Napi::TypeError::New(env, "Sampler(ring: Uint32Array, intervalNs: number)");
+    }
+    Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+    if (ta.TypedArrayType() != napi_uint32_array) throw Napi::TypeError::New(env, "ring must be a Uint32Array");
+    Napi::Uint32Array ring = ta.As<Napi::Uint32Array>();
+    uint32_t* mem = ring.Data();
+    size_t len = ring.ElementLength();
+    if (reinterpret_cast<uintptr_t>(mem) % 8 != 0 || len < ethburst::kHeaderU32) {
+      throw Napi::RangeError::New(env, "ring must be 8-byte aligned and hold the header");
+    }
+    uint32_t cap = mem[ethburst::kCapacity];
+    if (mem[ethburst::kMagic] != ethburst::kRingMagic || !IsPowerOfTwo(cap) ||
+        len < ethburst::kHeaderU32 + 2 * static_cast<size_t>(cap)) {
+      throw Napi::RangeError::New(env, "ring header is not initialised or capacity does not fit");
+    }
+    double interval = info[1].As<Napi::Number>().DoubleValue();
+    if (!(interval >= 1e6 && interval <= 3.6e12)) throw Napi::RangeError::New(env, "intervalNs out of range");
+    ring_ = Napi::Persistent(ring);
+    sampler_ = std::make_unique<ethburst::Sampler>(mem, cap, static_cast<int64_t>(interval));
+    // Worker termination and process exit may skip finalizers: stop the
+    // thread before the ring's memory goes away.
+    napi_add_env_cleanup_hook(env, &SamplerWrap::Cleanup, this);
+    env_ = env;
+  }
+
+  ~SamplerWrap() override {
+    if (sampler_) sampler_->Stop();
+    if (!cleaned_) napi_remove_env_cleanup_hook(env_, &SamplerWrap::Cleanup, this);
+  }
+
+ private:
+  static void Cleanup(void* arg) {
+    auto* self = static_cast<SamplerWrap*>(arg);
+    self->cleaned_ = true;
+    if (self->sampler_) self->sampler_->Stop();
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sampler_->Start()); }
+
+  void Stop(const Napi::CallbackInfo&) { sampler_->Stop(); }
+
+  void Add(const Napi::CallbackInfo& info) {
+    uint32_t id = IdArg(info, 0);
+    sampler_->Add(id, DeviceArg(info, 1));
+  }
+
+  void Remove(const Napi::CallbackInfo& info) { sampler_->Remove(IdArg(info, 0)); }
+
+  void Revalidate(const Napi::CallbackInfo& info) { sampler_->Revalidate(IdArg(info, 0)); }
+
+  void SetDeviceInterval(const Napi::CallbackInfo& info) {
+    uint32_t id = IdArg(info, 0);
+    if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "intervalNs must be a number");
+    sampler_->SetDeviceInterval(id, static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()));
+  }
+
+  Napi::Value Names(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t generation = 0;
+    std::vector<std::string> names;
+    if (!sampler_->Names(IdArg(info, 0), &generation, &names)) return env.Null();
+    Napi::Array arr = Napi::Array::New(env, names.size());
+    for (uint32_t i = 0; i < names.size(); i++) arr.Set(i, names[i]);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("generation", generation);
+    o.Set("names", arr);
+    return o;
+  }
+
+  Napi::Value Running(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), sampler_->running()); }
+
+  Napi::Reference<Napi::Uint32Array> ring_;
+  std::unique_ptr<ethburst::Sampler> sampler_;
+  napi_env env_ = nullptr;
+  bool cleaned_ = false;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Sampler", SamplerWrap::Define(env));
+  exports.Set("probe", Napi::Function::New<ProbeAsync>(env, "probe"));
+  exports.Set("probeSync", Napi::Function::New<ProbeSync>(env, "probeSync"));
+  exports.Set("benchGstats", Napi::Function::New<BenchGstats>(env, "benchGstats"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ethburst, Init)

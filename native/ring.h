@@ -1,0 +1,100 @@
+// The sample ring: memory owned by JavaScript (a SharedArrayBuffer), written
+// by the sampler thread, drained by JavaScript in batches. Single producer,
+// single consumer, and the producer never waits: when the consumer falls
+// behind, records are dropped and counted as overruns. src/ring.ts mirrors
+// this layout; change both together.
+//
+// Header, u32 words:
+//   [0] magic  [1] capacity (u64 words, power of two)
+//   [2] write position  [3] read position (u64 words, wrapping u32)
+//   [4] overruns  [5] ticks  [6] missed ticks (wrapping u32 counters; the
+//       reader accumulates differences, so wrap-around is harmless)
+//   [7] thread state (0 idle, 1 running, 2 stopped)
+// Records start at byte 64, in u64 words. Word 0 of a record is
+// (length in words) | (kind << 32); a record never straddles the end, a
+// padding record fills the tail instead.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+namespace ethburst {
+
+constexpr uint32_t kRingMagic = 0x31524245;  // "EBR1"
+constexpr uint32_t kHeaderU32 = 16;
+
+enum HeaderIndex : uint32_t {
+  kMagic = 0,
+  kCapacity = 1,
+  kWritePos = 2,
+  kReadPos = 3,
+  kOverruns = 4,
+  kTicks = 5,
+  kMissedTicks = 6,
+  kThreadState = 7,
+};
+
+enum RecordKind : uint32_t {
+  kPad = 1,
+  // [len|kind] [id | generation<<32] [mono ns] [wall ns] [ioctl ns] [errno | n<<32] values...
+  kSample = 2,
+  // [len|kind] [tick seq] [deadline mono ns] [lateness ns] [missed | devices<<32]
+  kTick = 3,
+};
+
+constexpr uint32_t kSampleHeaderWords = 6;
+constexpr uint32_t kTickWords = 5;
+
+class RingWriter {
+ public:
+  // `memory` must be 8-byte aligned and hold 64 + 8 * capacity bytes.
+  RingWriter(uint32_t* memory, uint32_t capacity_words)
+      : hdr_(memory), data_(reinterpret_cast<uint64_t*>(memory + kHeaderU32)), cap_(capacity_words) {
+    write_ = Load(kWritePos);
+  }
+
+  // Space for a record of `words`, or nullptr (and an overrun counted) when
+  // the consumer has not freed enough. Pads the tail when needed.
+  uint64_t* Reserve(uint32_t words) {
+    uint32_t read = Load(kReadPos);
+    uint32_t used = write_ - read;
+    uint32_t free = cap_ - used;
+    uint32_t off = write_ & (cap_ - 1);
+    uint32_t tail = cap_ - off;
+    uint32_t need = words <= tail ? words : tail + words;
+    if (words > cap_ / 2 || need > free) {
+      Add(kOverruns, 1);
+      return nullptr;
+    }
+    if (words > tail) {
+      data_[off] = static_cast<uint64_t>(tail) | (static_cast<uint64_t>(kPad) << 32);
+      write_ += tail;
+      off = 0;
+    }
+    return data_ + off;
+  }
+
+  // Makes the record at the last Reserve visible to the reader.
+  void Commit(uint32_t words) {
+    write_ += words;
+    std::atomic_ref<uint32_t>(hdr_[kWritePos]).store(write_, std::memory_order_release);
+  }
+
+  void Add(HeaderIndex i, uint32_t n) {
+    std::atomic_ref<uint32_t> w(hdr_[i]);
+    w.store(w.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  }
+
+  void Set(HeaderIndex i, uint32_t v) { std::atomic_ref<uint32_t>(hdr_[i]).store(v, std::memory_order_release); }
+
+ private:
+  uint32_t Load(HeaderIndex i) { return std::atomic_ref<uint32_t>(hdr_[i]).load(std::memory_order_acquire); }
+
+  uint32_t* hdr_;
+  uint64_t* data_;
+  uint32_t cap_;
+  uint32_t write_;
+};
+
+}  // namespace ethburst

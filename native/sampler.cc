@@ -1,0 +1,242 @@
+#include "sampler.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+namespace ethburst {
+
+namespace {
+
+int64_t Now(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+// libstdc++'s steady_clock is CLOCK_MONOTONIC, so deadlines computed from
+// clock_gettime can be waited on directly.
+std::chrono::steady_clock::time_point AsSteady(int64_t mono_ns) {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(mono_ns));
+}
+
+}  // namespace
+
+Sampler::Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns)
+    : ring_(ring, capacity_words), interval_ns_(interval_ns) {
+  all_.reserve(64);
+  active_.reserve(64);
+  buffer_.Reserve(0);
+}
+
+Sampler::~Sampler() { Stop(); }
+
+int Sampler::Start() {
+  if (thread_.joinable()) return 0;
+  socket_owner_ = std::make_unique<EthtoolSocket>();
+  if (socket_owner_->open_errno()) return socket_owner_->open_errno();
+  socket_ = socket_owner_.get();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = false;
+  }
+  running_.store(true, std::memory_order_release);
+  ring_.Set(kThreadState, 1);
+  thread_ = std::thread([this] { Run(); });
+  return 0;
+}
+
+void Sampler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (running_.exchange(false)) ring_.Set(kThreadState, 2);
+  socket_ = nullptr;
+  socket_owner_.reset();
+}
+
+void Sampler::Add(uint32_t id, const std::string& name) {
+  auto d = std::make_shared<Device>();
+  d->id = id;
+  d->name = name;
+  d->interval_ns.store(interval_ns_);
+  std::lock_guard<std::mutex> lock(mu_);
+  all_.push_back(std::move(d));
+  dirty_ = true;
+}
+
+void Sampler::Remove(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(all_.begin(), all_.end(), [id](const auto& d) { return d->id == id; });
+  if (it == all_.end()) return;
+  (*it)->removed.store(true);
+  all_.erase(it);
+  dirty_ = true;
+}
+
+std::shared_ptr<Sampler::Device> Sampler::Find(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& d : all_) {
+    if (d->id == id) return d;
+  }
+  return nullptr;
+}
+
+void Sampler::Revalidate(uint32_t id) {
+  if (auto d = Find(id)) d->revalidate.store(true);
+}
+
+void Sampler::SetDeviceInterval(uint32_t id, int64_t ns) {
+  if (auto d = Find(id)) d->interval_ns.store(std::max(ns, interval_ns_));
+}
+
+bool Sampler::Names(uint32_t id, uint32_t* generation, std::vector<std::string>* names) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& d : all_) {
+    if (d->id != id) continue;
+    if (d->generation == 0) return false;
+    *generation = d->generation;
+    *names = d->names;
+    return true;
+  }
+  return false;
+}
+
+void Sampler::ApplyPending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!dirty_) return;
+  // Copying shared_ptrs reuses active_'s capacity; it only allocates when
+  // the device count grows past what was reserved.
+  active_.assign(all_.begin(), all_.end());
+  dirty_ = false;
+}
+
+void Sampler::Run() {
+  pthread_setname_np(pthread_self(), "ethburst-sample");
+  int64_t next = Now(CLOCK_MONOTONIC);
+  uint32_t missed = 0;
+  uint64_t seq = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, AsSteady(next), [this] { return stop_; });
+      if (stop_) break;
+    }
+    int64_t start = Now(CLOCK_MONOTONIC);
+    ApplyPending();
+    Tick(++seq, next, start - next, missed);
+    ring_.Add(kTicks, 1);
+    next += interval_ns_;
+    // A deadline that passed while we were busy (a slow ioctl, a stalled
+    // machine) is skipped, not queued: catching up would fire a burst of
+    // back-to-back ioctls exactly when the device is struggling.
+    int64_t now = Now(CLOCK_MONOTONIC);
+    missed = 0;
+    if (now >= next) {
+      int64_t skip = (now - next) / interval_ns_ + 1;
+      next += skip * interval_ns_;
+      missed = static_cast<uint32_t>(std::min<int64_t>(skip, UINT32_MAX));
+      ring_.Add(kMissedTicks, missed);
+    }
+  }
+}
+
+void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t missed) {
+  if (uint64_t* w = ring_.Reserve(kTickWords)) {
+    w[0] = kTickWords | (static_cast<uint64_t>(kTick) << 32);
+    w[1] = seq;
+    w[2] = static_cast<uint64_t>(deadline);
+    w[3] = static_cast<uint64_t>(lateness);
+    w[4] = missed | (static_cast<uint64_t>(active_.size()) << 32);
+    ring_.Commit(kTickWords);
+  }
+  for (auto& d : active_) {
+    if (d->removed.load(std::memory_order_relaxed)) continue;
+    if (deadline < d->next_due_ns) continue;
+    SampleDevice(*d);
+    // Stay on the tick grid: due again `interval` after this deadline.
+    int64_t every = d->interval_ns.load(std::memory_order_relaxed);
+    d->next_due_ns = deadline + every - interval_ns_ / 2;
+  }
+}
+
+int Sampler::ReadLayout(Device& d) {
+  uint32_t count = 0;
+  int err = 0;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    err = socket_->GetStatCount(d.name.c_str(), &count);
+    if (err) return err;
+    err = socket_->GetStatNames(d.name.c_str(), count, &scratch_names_);
+    if (err != EAGAIN) break;
+  }
+  if (err) return err;
+  buffer_.Reserve(count);
+  d.count = count;
+  d.need_layout = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (d.generation == 0 || d.force_new_generation || scratch_names_ != d.names) {
+    d.names.swap(scratch_names_);
+    d.generation++;
+  }
+  d.force_new_generation = false;
+  return 0;
+}
+
+void Sampler::SampleDevice(Device& d) {
+  if (d.need_layout || d.revalidate.exchange(false, std::memory_order_relaxed)) {
+    int err = ReadLayout(d);
+    if (err) {
+      int64_t now = Now(CLOCK_MONOTONIC);
+      PublishSample(d, d.generation, now, Now(CLOCK_REALTIME), 0, err, 0, nullptr);
+      d.need_layout = true;
+      return;
+    }
+  }
+  uint32_t n = d.count;
+  int64_t t0 = Now(CLOCK_MONOTONIC);
+  int err = socket_->GetStats(d.name.c_str(), buffer_.get(), buffer_.capacity(), &n);
+  int64_t t1 = Now(CLOCK_MONOTONIC);
+  int64_t wall = Now(CLOCK_REALTIME);
+  if (err) {
+    // The device may come back under the same name with other counters
+    // (a re-created veth, an ENI re-attached): never pair its next values
+    // with the old ones.
+    d.need_layout = true;
+    d.force_new_generation = true;
+    PublishSample(d, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
+    return;
+  }
+  if (n != d.count) {
+    // The driver's stat count changed (queues, XDP, PHC) or a fixed kernel
+    // answered 0 for our stale count. These values belong to names we have
+    // not read: drop them and re-read the names now.
+    d.need_layout = true;
+    d.force_new_generation = true;
+    if (ReadLayout(d) != 0) d.need_layout = true;
+    return;
+  }
+  PublishSample(d, d.generation, t1, wall, t1 - t0, 0, n, reinterpret_cast<const uint64_t*>(buffer_.get()->data));
+}
+
+void Sampler::PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns,
+                            int err, uint32_t n, const uint64_t* values) {
+  uint32_t words = kSampleHeaderWords + n;
+  uint64_t* w = ring_.Reserve(words);
+  if (!w) return;
+  w[0] = words | (static_cast<uint64_t>(kSample) << 32);
+  w[1] = d.id | (static_cast<uint64_t>(generation) << 32);
+  w[2] = static_cast<uint64_t>(mono);
+  w[3] = static_cast<uint64_t>(wall);
+  w[4] = static_cast<uint64_t>(ioctl_ns);
+  w[5] = static_cast<uint32_t>(err) | (static_cast<uint64_t>(n) << 32);
+  if (n) memcpy(w + kSampleHeaderWords, values, static_cast<size_t>(n) * sizeof(uint64_t));
+  ring_.Commit(words);
+}
+
+}  // namespace ethburst

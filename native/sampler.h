@@ -1,0 +1,90 @@
+// The sampling thread: absolute deadlines on CLOCK_MONOTONIC, every selected
+// device read once per tick in sequence, results published to the ring.
+// Pure C++; the Node binding lives in addon.cc.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ethtool.h"
+#include "ring.h"
+
+namespace ethburst {
+
+class Sampler {
+ public:
+  Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // 0, or the errno that kept the thread from starting.
+  int Start();
+  // Stops and joins. Waits for an ioctl in flight (on ENA, up to the admin
+  // queue timeout): leaving it running would let it write into freed memory.
+  void Stop();
+  bool running() const { return running_.load(std::memory_order_acquire); }
+
+  // Device management from the JS thread. Takes effect at the next tick.
+  void Add(uint32_t id, const std::string& name);
+  void Remove(uint32_t id);
+  // Re-read the names at the next tick; bumps the generation if they differ.
+  void Revalidate(uint32_t id);
+  // Sample this device every `ns` (rounded up to a whole number of ticks).
+  void SetDeviceInterval(uint32_t id, int64_t ns);
+  // The names of the device's current generation; false if unknown id or not read yet.
+  bool Names(uint32_t id, uint32_t* generation, std::vector<std::string>* names);
+
+  int64_t interval_ns() const { return interval_ns_; }
+
+ private:
+  struct Device {
+    uint32_t id;
+    std::string name;
+    // Thread-owned.
+    uint32_t count = 0;
+    bool need_layout = true;
+    bool force_new_generation = false;
+    int64_t next_due_ns = 0;
+    // Written by the JS thread, read by the sampler thread.
+    std::atomic<int64_t> interval_ns{0};
+    std::atomic<bool> revalidate{false};
+    std::atomic<bool> removed{false};
+    // Guarded by Sampler::mu_ (the JS thread reads them).
+    uint32_t generation = 0;
+    std::vector<std::string> names;
+  };
+
+  void Run();
+  void ApplyPending();
+  void Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t missed);
+  void SampleDevice(Device& d);
+  int ReadLayout(Device& d);
+  void PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err,
+                     uint32_t n, const uint64_t* values);
+  std::shared_ptr<Device> Find(uint32_t id);
+
+  RingWriter ring_;
+  const int64_t interval_ns_;
+  EthtoolSocket* socket_ = nullptr;  // created on the thread's behalf in Start()
+  std::unique_ptr<EthtoolSocket> socket_owner_;
+  StatsBuffer buffer_;
+  std::vector<std::string> scratch_names_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool dirty_ = false;
+  std::vector<std::shared_ptr<Device>> all_;     // guarded by mu_: what JS added
+  std::vector<std::shared_ptr<Device>> active_;  // thread-owned snapshot
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace ethburst

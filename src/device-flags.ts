@@ -1,0 +1,39 @@
+// Device-selection flags shared by every command that samples (record,
+// serve, bench, watch), and the startup check that turns a bad --device
+// into a usage error before anything is written.
+
+import type { DiscoveryResult } from './discovery.js';
+import { UsageError } from './errors.js';
+import type { FlagValues } from './flags.js';
+
+export const deviceFlags = {
+  device: { type: 'string', repeatable: true, valueName: 'NAME', help: 'sample exactly this interface' },
+  'device-include': { type: 'regex', repeatable: true, valueName: 'RE', help: 'sample interfaces whose name matches' },
+  'device-exclude': { type: 'regex', repeatable: true, valueName: 'RE', help: 'never sample interfaces whose name matches' },
+  rescan: { type: 'duration', default: '30s', min: 0, max: 86_400_000, help: 'how often to look for added and removed interfaces (0s: never)' },
+} as const;
+
+export const intervalFlag = {
+  interval: { type: 'duration', default: '100ms', min: 10, max: 60_000, help: 'sampling interval' },
+} as const;
+
+export function selectionFrom(flags: FlagValues<typeof deviceFlags>) {
+  return { devices: flags.device, include: flags['device-include'], exclude: flags['device-exclude'] };
+}
+
+/** Refuses to start when an explicit device is unusable or nothing was found. */
+export function checkDiscovery(found: DiscoveryResult): void {
+  const first = found.failed[0];
+  if (first) {
+    const why =
+      first.code === 'ENODEV'
+        ? 'no such interface'
+        : first.code === 'ENOTSUP' || first.code === 'EOPNOTSUPP'
+          ? 'it has no ethtool statistics'
+          : `${first.op} failed: ${first.code}`;
+    throw new UsageError(`--device ${first.device}: ${why}`);
+  }
+  if (found.selected.length === 0) {
+    throw new UsageError('no interface with ethtool statistics found (name one with --device)');
+  }
+}

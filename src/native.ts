@@ -1,0 +1,70 @@
+// The native boundary, typed in one place. Nothing else loads the .node
+// file, so most tests run against the fake in test/ without it.
+
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+/** What `probe` finds out about a device (GDRVINFO + GSSET_INFO). */
+export interface NativeProbe {
+  /** 0, or the positive errno of the failing call. */
+  errno: number;
+  /** The call that failed: 'ETHTOOL_GDRVINFO', 'ETHTOOL_GSSET_INFO' or 'socket'. */
+  op: string;
+  driver: string;
+  driverVersion: string;
+  firmwareVersion: string;
+  busInfo: string;
+  nStats: number;
+}
+
+export interface NativeBenchResult {
+  errno: number;
+  calls: number;
+  totalNs: number;
+  minNs: number;
+  maxNs: number;
+  nStats: number;
+}
+
+/** The sampler thread. See native/sampler.h and native/ring.h. */
+export interface NativeSampler {
+  /** 0, or the errno that kept the thread from starting. */
+  start(): number;
+  /** Stops and joins the thread (waits for an ioctl in flight). */
+  stop(): void;
+  add(id: number, device: string): void;
+  remove(id: number): void;
+  revalidate(id: number): void;
+  setDeviceInterval(id: number, intervalNs: number): void;
+  /** Names of the device's current layout generation; null until first read. */
+  names(id: number): { generation: number; names: string[] } | null;
+  readonly running: boolean;
+}
+
+export interface NativeAddon {
+  Sampler: new (ring: Uint32Array, intervalNs: number) => NativeSampler;
+  probe(device: string): Promise<NativeProbe>;
+  probeSync(device: string): NativeProbe;
+  benchGstats(device: string, iterations: number): NativeBenchResult;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Path of the built addon (build/Release/ethburst.node at the package root). */
+export function addonPath(): string {
+  // This file runs from src/ (vitest) or build/dist/src/ (compiled).
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'build', 'Release', 'ethburst.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error("the native addon is not built (run 'npm install' or 'npm run build')");
+}
+
+export function loadNative(): NativeAddon {
+  addon ??= createRequire(import.meta.url)(addonPath()) as NativeAddon;
+  return addon;
+}

@@ -1,0 +1,256 @@
+// The native StatsSource: owns the sample ring, the native sampler thread,
+// device discovery and re-scans, and turns ring records into Sample views.
+// The native thread owns the cadence; this side only drains in batches, so
+// a busy or blocked event loop delays delivery, never sampling.
+
+import { discover, sysfsHost, type Candidate, type DeviceSelection, type DiscoveryHost, type DiscoveryResult } from './discovery.js';
+import { EthtoolError, errnoCode } from './errors.js';
+import { silentLogger, type Logger } from './log.js';
+import { loadNative, type NativeAddon, type NativeSampler } from './native.js';
+import { RingReader, createRing, type RingCounters, type RingHandler } from './ring.js';
+import { makeLayout, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';
+
+const ENODEV = 19;
+const EMPTY_LAYOUT: DeviceLayout = makeLayout(0, []);
+
+export interface NativeSourceOptions {
+  /** Tick interval, ms (10 ms to 60 s). */
+  readonly intervalMs: number;
+  readonly selection: DeviceSelection;
+  /** How often to look for added and removed interfaces, ms; 0 disables. */
+  readonly rescanMs: number;
+  /** How often JavaScript drains the ring, ms. */
+  readonly drainMs?: number;
+  /** Ring capacity in u64 words; the default holds seconds of samples for dozens of devices. */
+  readonly ringWords?: number;
+  /** Names probed even when sysfs does not list them (a fake-device shim). */
+  readonly extraDevices?: readonly string[];
+  readonly addon?: NativeAddon;
+  readonly host?: DiscoveryHost;
+  readonly log?: Logger;
+}
+
+interface Tracked {
+  readonly id: number;
+  readonly info: DeviceInfo;
+  readonly ifindex: number;
+  layout: DeviceLayout | null;
+  /** Samples whose layout generation could no longer be resolved. */
+}
+
+/** A device as the exporter and readiness checks see it. */
+export interface DeviceState {
+  readonly info: DeviceInfo;
+  /** Last sample succeeded. */
+  readonly ok: boolean;
+  /** Error code of the last failed sample, if the last sample failed. */
+  readonly lastError: string | null;
+  readonly samples: number;
+}
+
+export class NativeSource implements StatsSource, RingHandler {
+  private readonly opts: NativeSourceOptions;
+  private readonly addon: NativeAddon;
+  private readonly host: DiscoveryHost;
+  private readonly log: Logger;
+  private readonly byId = new Map<number, Tracked>();
+  private readonly byName = new Map<string, Tracked>();
+  private readonly health = new Map<string, { ok: boolean; lastError: string | null; samples: number }>();
+  private nextId = 1;
+  private native: NativeSampler | null = null;
+  private reader: RingReader | null = null;
+  private sink: SampleSink | null = null;
+  private prepared: DiscoveryResult | null = null;
+  private stopped = false;
+  private resolveRun: (() => void) | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private rescanning: Promise<void> | null = null;
+  /** Samples dropped because their names changed again before we could read them. */
+  droppedSamples = 0;
+
+  // Reused for every record: the hot path allocates nothing.
+  private readonly view: Sample = {
+    device: '',
+    driver: '',
+    timeMs: 0,
+    monoNs: 0,
+    ioctlNs: 0,
+    error: null,
+    errno: 0,
+    layout: EMPTY_LAYOUT,
+    values: new Uint32Array(512),
+  };
+  private readonly tickView: TickStats = { latenessNs: 0, missed: 0 };
+
+  constructor(opts: NativeSourceOptions) {
+    this.opts = opts;
+    this.addon = opts.addon ?? loadNative();
+    this.host = opts.host ?? sysfsHost((name) => this.addon.probe(name));
+    this.log = opts.log ?? silentLogger;
+  }
+
+  /**
+   * Discovers devices without starting anything, so a command can refuse a
+   * bad --device before it writes a byte. `run` uses this result.
+   */
+  async prepare(): Promise<DiscoveryResult> {
+    this.prepared ??= await discover(this.opts.selection, this.host, this.opts.extraDevices);
+    return this.prepared;
+  }
+
+  get counters(): Readonly<RingCounters> {
+    return this.reader?.totals ?? { overruns: 0, ticks: 0, missedTicks: 0 };
+  }
+
+  devices(): DeviceState[] {
+    return [...this.byName.values()].map((t) => {
+      const h = this.health.get(t.info.name);
+      return { info: t.info, ok: h?.ok ?? false, lastError: h?.lastError ?? null, samples: h?.samples ?? 0 };
+    });
+  }
+
+  async run(sink: SampleSink): Promise<void> {
+    if (this.native) throw new Error('NativeSource.run called twice');
+    const found = await this.prepare();
+    if (this.stopped) return;
+    this.sink = sink;
+    const ring = createRing(this.opts.ringWords ?? 1 << 20);
+    this.reader = new RingReader(ring);
+    this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6));
+    for (const c of found.selected) this.addDevice(c);
+    const err = this.native.start();
+    if (err !== 0) throw new EthtoolError(err, '*', 'socket');
+    const done = new Promise<void>((resolve) => {
+      this.resolveRun = resolve;
+    });
+    this.drainTimer = setInterval(() => this.drain(), this.opts.drainMs ?? 200);
+    if (this.opts.rescanMs > 0) {
+      this.rescanTimer = setInterval(() => {
+        this.rescanning ??= this.rescan().finally(() => {
+          this.rescanning = null;
+        });
+      }, this.opts.rescanMs);
+    }
+    await done;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.native) {
+      this.native.stop();
+      // Everything the thread published before it stopped is delivered.
+      this.drain();
+      const now = Date.now();
+      for (const t of [...this.byId.values()]) this.removeDevice(t, now);
+    }
+    this.resolveRun?.();
+  }
+
+  /** Delivers what the native thread has published since the last drain. */
+  drain(): void {
+    this.reader?.drain(this);
+  }
+
+  /** Looks for added, removed and re-created interfaces now. */
+  async rescan(): Promise<void> {
+    if (this.stopped || !this.native) return;
+    const found = await discover(this.opts.selection, this.host, this.opts.extraDevices);
+    if (this.stopped) return;
+    const now = Date.now();
+    const seen = new Set<string>();
+    for (const c of found.selected) {
+      seen.add(c.info.name);
+      const t = this.byName.get(c.info.name);
+      if (t && t.ifindex !== c.ifindex) {
+        // Same name, new interface: its counters are not a continuation.
+        this.removeDevice(t, now);
+        this.addDevice(c);
+      } else if (t) {
+        this.native.revalidate(t.id);
+      } else {
+        this.addDevice(c);
+      }
+    }
+    for (const t of [...this.byName.values()]) if (!seen.has(t.info.name)) this.removeDevice(t, now);
+  }
+
+  private addDevice(c: Candidate): void {
+    const t: Tracked = { id: this.nextId++, info: c.info, ifindex: c.ifindex, layout: null };
+    this.byId.set(t.id, t);
+    this.byName.set(c.info.name, t);
+    this.health.set(c.info.name, { ok: false, lastError: null, samples: 0 });
+    this.native!.add(t.id, c.info.name);
+    this.log.log('info', 'sampling device', { device: c.info.name, driver: c.info.driver, stats: c.nStats });
+    this.sink?.deviceAdded?.(c.info, Date.now());
+  }
+
+  private removeDevice(t: Tracked, timeMs: number): void {
+    if (!this.byId.delete(t.id)) return;
+    this.byName.delete(t.info.name);
+    this.health.delete(t.info.name);
+    this.native?.remove(t.id);
+    this.log.log('info', 'stopped sampling device', { device: t.info.name });
+    this.sink?.deviceRemoved?.(t.info.name, timeMs);
+  }
+
+  /** @internal RingHandler */
+  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, n: number, ring: Uint32Array, valuesAt: number): void {
+    const t = this.byId.get(id);
+    if (!t || !this.sink) return;
+    const v = this.view;
+    v.device = t.info.name;
+    v.driver = t.info.driver;
+    v.timeMs = wallNs / 1e6;
+    v.monoNs = monoNs;
+    v.ioctlNs = ioctlNs;
+    const h = this.health.get(t.info.name)!;
+    h.samples++;
+    if (errno !== 0) {
+      v.error = errnoCode(errno);
+      v.errno = errno;
+      v.layout = t.layout ?? EMPTY_LAYOUT;
+      h.ok = false;
+      h.lastError = v.error;
+      this.sink.sample(v);
+      // A vanished interface is dropped now; a re-scan brings it back as a
+      // new device (and a new epoch) if it returns.
+      if (errno === ENODEV) this.removeDevice(t, v.timeMs);
+      return;
+    }
+    if (t.layout === null || t.layout.generation !== generation) {
+      const names = this.native!.names(id);
+      if (names === null || names.generation !== generation || names.names.length !== n) {
+        // The names changed again before we drained: these values belong to
+        // names we can no longer read. Dropping beats misattributing.
+        this.droppedSamples++;
+        return;
+      }
+      t.layout = makeLayout(generation, names.names);
+    }
+    if (n !== t.layout.names.length) {
+      this.droppedSamples++;
+      return;
+    }
+    if (v.values.length < 2 * n) v.values = new Uint32Array(4 * n);
+    const values = v.values;
+    for (let i = 0; i < 2 * n; i++) values[i] = ring[valuesAt + i]!;
+    v.error = null;
+    v.errno = 0;
+    v.layout = t.layout;
+    h.ok = true;
+    h.lastError = null;
+    this.sink.sample(v);
+  }
+
+  /** @internal RingHandler */
+  tick(_seq: number, _deadlineNs: number, latenessNs: number, missed: number): void {
+    if (!this.sink?.tick) return;
+    this.tickView.latenessNs = latenessNs;
+    this.tickView.missed = missed;
+    this.sink.tick(this.tickView);
+  }
+}
