@@ -45,7 +45,8 @@ void Probe(const std::string& dev, ProbeResult* r) {
   }
   r->op = "ETHTOOL_GDRVINFO";
   r->err = sock.GetDriverInfo(dev.c_str(), &r->drv);
-  if (r->err) return;
+  // A driver without get_drvinfo may still have stats; the stats call decides.
+  if (r->err && r->err != EOPNOTSUPP) return;
   r->op = "ETHTOOL_GSSET_INFO";
   r->err = sock.GetStatCount(dev.c_str(), &r->n_stats);
 }

@@ -26,7 +26,7 @@ if (endianness() !== 'LE') throw new Error('ethburst reads the sample ring as li
 
 /** Allocates ring memory for `capacityWords` u64 words (rounded up to a power of two). */
 export function createRing(capacityWords: number): Uint32Array {
-  let cap = 1024;
+  let cap = 64;
   while (cap < capacityWords) cap *= 2;
   const ring = new Uint32Array(new SharedArrayBuffer((HEADER_U32 + 2 * cap) * 4));
   ring[0] = RING_MAGIC;
