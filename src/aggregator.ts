@@ -1,0 +1,465 @@
+// The local aggregation pipeline: a SampleSink that turns samples into
+// increases (deltas.ts), bursts (bursts.ts), per-second values (seconds.ts)
+// and sliding windows (windows.ts) per device and tracked stat, and tells
+// listeners about each step. The exporter (prom-client histograms, the
+// /api/series ring) and `ethburst analyze` are both listeners plus readers
+// of the accessors below.
+//
+// Per tick nothing is allocated: state lives in objects created when a
+// device or layout first appears, and listeners receive reused event views.
+
+import { BurstDetector, DEFAULT_BURST_GAP_MS } from './bursts.js';
+import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.js';
+import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
+import type { DeviceInfo, Sample, SampleSink } from './sample.js';
+import { SecondCounter } from './seconds.js';
+import { DEFAULT_WINDOW_SLOTS, DEFAULT_WINDOWS_MS, StatWindows, type WindowSnapshot } from './windows.js';
+
+export interface AggregatorOptions {
+  /** Max time between consecutive increasing samples of one burst. Default 2000. */
+  burstGapMs?: number;
+  /** Which stats get increases, bursts and windows. Default: `*_allowance_exceeded`. */
+  trackedStat?: (name: string) => boolean;
+  /** Sliding window lengths; [] turns windows off (analyze has no use for them). Default 1 min, 10 min, 1 h. */
+  windowsMs?: readonly number[];
+  /** Sub-windows per window. Default 6. */
+  windowSlots?: number;
+}
+
+/** The default tracked-stat rule plus `--burst-stat` patterns. */
+export function trackedStatMatcher(extra: readonly RegExp[] = []): (name: string) => boolean {
+  return (name) => ALLOWANCE_EXCEEDED.test(name) || extra.some((re) => re.test(name));
+}
+
+/** A finished burst. */
+export interface BurstEvent {
+  device: string;
+  stat: string;
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  increase: number;
+  peakRatePerSecond: number;
+  /** Increasing samples in the burst. */
+  ticks: number;
+}
+
+/** A completed unix second of one (device, stat). */
+export interface SecondEvent {
+  device: string;
+  stat: string;
+  /** Unix time in seconds (the second [second, second + 1)). */
+  second: number;
+  increase: number;
+}
+
+/** One accepted sample of one tracked stat (also when the increase is 0). */
+export interface TickEvent {
+  device: string;
+  stat: string;
+  timeMs: number;
+  /** Time of the previous accepted sample; NaN at an epoch start (no increase). */
+  prevTimeMs: number;
+  increase: number;
+  /** The counter went backwards; `increase` is then its new value. */
+  reset: boolean;
+  /** increase / (timeMs - prevTimeMs) in per-second units; 0 at an epoch start. */
+  ratePerSecond: number;
+}
+
+export interface FailedReadEvent {
+  device: string;
+  timeMs: number;
+  kind: FailedReadKind;
+}
+
+export interface EpochEvent {
+  device: string;
+  timeMs: number;
+  generation: number;
+  /** The stats tracked in this epoch, in layout order. */
+  trackedStats: readonly string[];
+}
+
+/**
+ * Hooks for consumers. Every event object is a view reused for the next
+ * event: copy what you keep. Listeners run synchronously on the sampling
+ * path, so keep them cheap and allocation-free if they run per tick.
+ */
+export interface AggregationListener {
+  onTick?(e: Readonly<TickEvent>): void;
+  onSecond?(e: Readonly<SecondEvent>): void;
+  onBurst?(e: Readonly<BurstEvent>): void;
+  onFailedRead?(e: Readonly<FailedReadEvent>): void;
+  onEpoch?(e: Readonly<EpochEvent>): void;
+}
+
+export interface StatTotals {
+  device: string;
+  stat: string;
+  increase: number;
+  resets: number;
+  failedReads: number;
+  samples: number;
+  secondsWithIncrease: number;
+  maxSecondIncrease: number;
+  bursts: number;
+}
+
+export interface OpenBurst {
+  startMs: number;
+  endMs: number;
+  increase: number;
+  peakRatePerSecond: number;
+}
+
+/** Last good raw counters of a device. `values` is live: read it, never write it. */
+export interface RawCounters {
+  device: string;
+  driver: string;
+  generation: number;
+  names: readonly string[];
+  values: Uint32Array;
+  timeMs: number;
+}
+
+class StatTrack {
+  increase = 0;
+  resets = 0;
+  failedReads = 0;
+  samples = 0;
+  secondsWithIncrease = 0;
+  maxSecondIncrease = 0;
+  bursts = 0;
+  readonly burst: BurstDetector;
+  readonly seconds = new SecondCounter();
+  readonly windows: StatWindows | null;
+
+  constructor(
+    readonly device: string,
+    readonly stat: string,
+    gapMs: number,
+    windowsMs: readonly number[],
+    slots: number,
+  ) {
+    this.burst = new BurstDetector(gapMs);
+    this.windows = windowsMs.length > 0 ? new StatWindows(windowsMs, slots) : null;
+  }
+}
+
+class DeviceState {
+  readonly deltas: DeviceDeltas;
+  /** Aligned with deltas.trackedNames for the current epoch. */
+  tracks: StatTrack[] = [];
+  readonly byName = new Map<string, StatTrack>();
+  alive = false;
+
+  constructor(
+    readonly device: string,
+    isTracked: (name: string) => boolean,
+  ) {
+    this.deltas = new DeviceDeltas(device, isTracked);
+  }
+}
+
+export class Aggregator implements SampleSink {
+  readonly burstGapMs: number;
+  /** Latest sample time seen from any device: the clock windows are read on. */
+  clockMs = Number.NaN;
+
+  private readonly isTracked: (name: string) => boolean;
+  private readonly windowsMs: readonly number[];
+  private readonly slots: number;
+  private readonly devices = new Map<string, DeviceState>();
+  private listeners: AggregationListener[] = [];
+  private readonly receiver: Receiver;
+
+  // Reused event views.
+  private readonly tickEv: TickEvent = { device: '', stat: '', timeMs: 0, prevTimeMs: 0, increase: 0, reset: false, ratePerSecond: 0 };
+  private readonly secondEv: SecondEvent = { device: '', stat: '', second: 0, increase: 0 };
+  private readonly burstEv: BurstEvent = { device: '', stat: '', startMs: 0, endMs: 0, durationMs: 0, increase: 0, peakRatePerSecond: 0, ticks: 0 };
+  private readonly failedEv: FailedReadEvent = { device: '', timeMs: 0, kind: 'error' };
+  private readonly epochEv: EpochEvent = { device: '', timeMs: 0, generation: 0, trackedStats: [] };
+
+  constructor(options: AggregatorOptions = {}) {
+    this.burstGapMs = options.burstGapMs ?? DEFAULT_BURST_GAP_MS;
+    this.isTracked = options.trackedStat ?? trackedStatMatcher();
+    this.windowsMs = options.windowsMs ?? DEFAULT_WINDOWS_MS;
+    this.slots = options.windowSlots ?? DEFAULT_WINDOW_SLOTS;
+    this.receiver = new Receiver(this);
+  }
+
+  addListener(l: AggregationListener): void {
+    this.listeners = [...this.listeners, l];
+  }
+
+  removeListener(l: AggregationListener): void {
+    this.listeners = this.listeners.filter((x) => x !== l);
+  }
+
+  // --- SampleSink -------------------------------------------------------
+
+  sample(s: Readonly<Sample>): void {
+    const dev = this.device(s.device);
+    dev.alive = true;
+    if (!(s.timeMs <= this.clockMs)) this.clockMs = s.timeMs;
+    this.receiver.dev = dev;
+    dev.deltas.process(s, this.receiver);
+  }
+
+  deviceAdded(info: DeviceInfo, timeMs: number): void {
+    const dev = this.device(info.name);
+    if (dev.alive) this.endLife(dev);
+    dev.deltas.markNewEpoch();
+    if (!(timeMs <= this.clockMs)) this.clockMs = timeMs;
+  }
+
+  deviceRemoved(device: string, timeMs: number): void {
+    const dev = this.devices.get(device);
+    if (!dev) return;
+    this.endLife(dev);
+    if (!(timeMs <= this.clockMs)) this.clockMs = timeMs;
+  }
+
+  /**
+   * End of input or shutdown: discards held suspect reads, finalises open
+   * bursts and completes the current seconds of every device. Samples after
+   * this start new epochs.
+   */
+  finish(timeMs: number = this.clockMs): void {
+    for (const dev of this.devices.values()) this.endLife(dev);
+    if (!(timeMs <= this.clockMs)) this.clockMs = timeMs;
+  }
+
+  // --- Readers (allocate; not for the tick path) ------------------------
+
+  deviceNames(): string[] {
+    return [...this.devices.keys()].sort(compareCodeUnits);
+  }
+
+  /** Totals of every (device, tracked stat) seen, sorted by device then stat. */
+  totals(): StatTotals[] {
+    const out: StatTotals[] = [];
+    for (const dev of this.devices.values()) {
+      for (const t of dev.byName.values()) {
+        out.push({
+          device: t.device,
+          stat: t.stat,
+          increase: t.increase,
+          resets: t.resets,
+          failedReads: t.failedReads,
+          samples: t.samples,
+          secondsWithIncrease: t.secondsWithIncrease,
+          maxSecondIncrease: t.maxSecondIncrease,
+          bursts: t.bursts,
+        });
+      }
+    }
+    return out.sort((a, b) => compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
+  }
+
+  /** The burst in progress for (device, stat), or null. */
+  openBurst(device: string, stat: string): OpenBurst | null {
+    const t = this.devices.get(device)?.byName.get(stat);
+    if (!t || !t.burst.open) return null;
+    return { startMs: t.burst.startMs, endMs: t.burst.endMs, increase: t.burst.increase, peakRatePerSecond: t.burst.peakRatePerSecond };
+  }
+
+  /** Last good raw counters (never a dropped all-zero read), or undefined before the first accepted sample. */
+  rawCounters(device: string): RawCounters | undefined {
+    const d = this.devices.get(device)?.deltas;
+    if (!d || !d.hasGoodEver) return undefined;
+    return { device, driver: d.driver, generation: d.generation, names: d.names, values: d.good, timeMs: d.goodTimeMs };
+  }
+
+  /** Exact decimal text of a raw counter's last good value. */
+  rawValue(device: string, stat: string): string | undefined {
+    return this.devices.get(device)?.deltas.rawString(stat);
+  }
+
+  /** Sliding windows of (device, stat) as read at nowMs (default: the sample clock). */
+  windows(device: string, stat: string, nowMs: number = this.clockMs): WindowSnapshot[] | undefined {
+    const t = this.devices.get(device)?.byName.get(stat);
+    if (!t || !t.windows || !(nowMs === nowMs)) return undefined;
+    return t.windows.snapshot(nowMs);
+  }
+
+  /** Diagnostics of a device's delta stage. */
+  deviceCounters(device: string): { accepted: number; errors: number; suspectsDropped: number; suspectsGenuine: number; suspectsDiscarded: number; epochs: number } | undefined {
+    const d = this.devices.get(device)?.deltas;
+    if (!d) return undefined;
+    return { accepted: d.accepted, errors: d.errors, suspectsDropped: d.suspectsDropped, suspectsGenuine: d.suspectsGenuine, suspectsDiscarded: d.suspectsDiscarded, epochs: d.epochs };
+  }
+
+  // --- Internals (called by Receiver) -----------------------------------
+
+  private device(name: string): DeviceState {
+    let dev = this.devices.get(name);
+    if (!dev) {
+      dev = new DeviceState(name, this.isTracked);
+      this.devices.set(name, dev);
+    }
+    return dev;
+  }
+
+  private endLife(dev: DeviceState): void {
+    this.receiver.dev = dev;
+    dev.deltas.discardSuspect(this.receiver);
+    dev.deltas.markNewEpoch();
+    for (const t of dev.byName.values()) this.endStat(t);
+    dev.alive = false;
+  }
+
+  /** @internal */
+  endStat(t: StatTrack): void {
+    if (t.burst.flush()) this.emitBurst(t);
+    if (t.seconds.flush()) this.emitSeconds(t);
+  }
+
+  /** @internal */
+  epochStarted(dev: DeviceState, d: DeviceDeltas, timeMs: number): void {
+    const names = d.trackedNames;
+    if (dev.tracks.length !== names.length || dev.tracks.some((t, i) => t.stat !== names[i])) {
+      const tracks: StatTrack[] = [];
+      for (const name of names) {
+        let t = dev.byName.get(name);
+        if (!t) {
+          t = new StatTrack(dev.device, name, this.burstGapMs, this.windowsMs, this.slots);
+          dev.byName.set(name, t);
+        }
+        tracks.push(t);
+      }
+      // A stat the new layout lacks can no longer be observed: its open
+      // burst and second end here rather than hang until the device goes.
+      for (const old of dev.tracks) if (!names.includes(old.stat)) this.endStat(old);
+      dev.tracks = tracks;
+    }
+    const ls = this.listeners;
+    if (ls.length > 0) {
+      const e = this.epochEv;
+      e.device = dev.device;
+      e.timeMs = timeMs;
+      e.generation = d.generation;
+      e.trackedStats = names;
+      for (let i = 0; i < ls.length; i++) ls[i]!.onEpoch?.(e);
+    }
+  }
+
+  /** @internal */
+  accepted(dev: DeviceState, d: DeviceDeltas): void {
+    const tracks = dev.tracks;
+    const t = d.timeMs;
+    const prev = d.prevTimeMs;
+    const ls = this.listeners;
+    for (let j = 0; j < tracks.length; j++) {
+      const tr = tracks[j]!;
+      const inc = d.inc[j]!;
+      const reset = d.isReset[j] === 1;
+      tr.samples++;
+      if (reset) tr.resets++;
+      if (tr.seconds.advance(t)) this.emitSeconds(tr);
+      if (tr.burst.update(t, prev, inc)) this.emitBurst(tr);
+      let rate = 0;
+      if (inc > 0) {
+        tr.increase += inc;
+        tr.seconds.add(inc);
+        rate = t > prev ? (inc * 1000) / (t - prev) : 0;
+        if (tr.windows !== null) tr.windows.recordTickRate(t, rate);
+      }
+      if (ls.length > 0) {
+        const e = this.tickEv;
+        e.device = tr.device;
+        e.stat = tr.stat;
+        e.timeMs = t;
+        e.prevTimeMs = prev;
+        e.increase = inc;
+        e.reset = reset;
+        e.ratePerSecond = rate;
+        for (let i = 0; i < ls.length; i++) ls[i]!.onTick?.(e);
+      }
+    }
+  }
+
+  /** @internal */
+  failedRead(dev: DeviceState, timeMs: number, kind: FailedReadKind): void {
+    const tracks = dev.tracks;
+    for (let j = 0; j < tracks.length; j++) tracks[j]!.failedReads++;
+    const ls = this.listeners;
+    if (ls.length > 0) {
+      const e = this.failedEv;
+      e.device = dev.device;
+      e.timeMs = timeMs;
+      e.kind = kind;
+      for (let i = 0; i < ls.length; i++) ls[i]!.onFailedRead?.(e);
+    }
+  }
+
+  private emitBurst(tr: StatTrack): void {
+    const b = tr.burst;
+    tr.bursts++;
+    const duration = b.doneEndMs - b.doneStartMs;
+    if (tr.windows !== null) tr.windows.recordBurst(b.doneEndMs, duration, b.doneIncrease, b.donePeakRatePerSecond);
+    const ls = this.listeners;
+    if (ls.length === 0) return;
+    const e = this.burstEv;
+    e.device = tr.device;
+    e.stat = tr.stat;
+    e.startMs = b.doneStartMs;
+    e.endMs = b.doneEndMs;
+    e.durationMs = duration;
+    e.increase = b.doneIncrease;
+    e.peakRatePerSecond = b.donePeakRatePerSecond;
+    e.ticks = b.doneTicks;
+    for (let i = 0; i < ls.length; i++) ls[i]!.onBurst?.(e);
+  }
+
+  private emitSeconds(tr: StatTrack): void {
+    const sc = tr.seconds;
+    const inc = sc.doneIncrease;
+    if (inc > 0) {
+      tr.secondsWithIncrease++;
+      if (inc > tr.maxSecondIncrease) tr.maxSecondIncrease = inc;
+    }
+    if (tr.windows !== null) {
+      tr.windows.recordSeconds(sc.doneSecond, inc, 1);
+      if (sc.doneZeros > 0) tr.windows.recordSeconds(sc.doneSecond + 1, 0, sc.doneZeros);
+    }
+    const ls = this.listeners;
+    if (ls.length === 0) return;
+    const e = this.secondEv;
+    e.device = tr.device;
+    e.stat = tr.stat;
+    e.second = sc.doneSecond;
+    e.increase = inc;
+    for (let i = 0; i < ls.length; i++) ls[i]!.onSecond?.(e);
+    e.increase = 0;
+    for (let z = 1; z <= sc.doneZeros; z++) {
+      e.second = sc.doneSecond + z;
+      for (let i = 0; i < ls.length; i++) ls[i]!.onSecond?.(e);
+    }
+  }
+}
+
+/** Adapts DeviceDeltas callbacks to the device being processed, without closures. */
+class Receiver implements DeltaReceiver {
+  dev: DeviceState | null = null;
+
+  constructor(private readonly agg: Aggregator) {}
+
+  epochStarted(d: DeviceDeltas, timeMs: number): void {
+    this.agg.epochStarted(this.dev!, d, timeMs);
+  }
+
+  accepted(d: DeviceDeltas): void {
+    this.agg.accepted(this.dev!, d);
+  }
+
+  failedRead(_d: DeviceDeltas, timeMs: number, kind: FailedReadKind): void {
+    this.agg.failedRead(this.dev!, timeMs, kind);
+  }
+}
+
+/** Plain code-unit order: stable across locales, unlike localeCompare. */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { Aggregator } from '../../src/aggregator.js';
+import { StatWindows } from '../../src/windows.js';
+import { ena, feed, T0, type Rec } from './helpers.js';
+
+const PPS = 'pps_allowance_exceeded';
+
+describe('StatWindows', () => {
+  it('is fixed in time: reads do not reset, and data leaves only when its slot rotates out', () => {
+    const w = new StatWindows([60_000], 6);
+    const t = Math.floor(T0 / 10_000) * 10_000; // slot-aligned
+    w.recordBurst(t + 1000, 400, 250, 1200);
+    w.recordBurst(t + 5000, 100, 7, 70);
+    for (const now of [t + 6000, t + 6000, t + 59_000, t + 69_999]) {
+      const [s] = w.snapshot(now);
+      expect(s!.burstSize.totalCount).toBe(2);
+      expect(s!.burstSize.maxValue).toBeGreaterThanOrEqual(250);
+      expect(s!.burstDurationMs.getValueAtPercentile(100)).toBeGreaterThanOrEqual(400);
+    }
+    // At least W is always covered: both bursts are younger than 60 s until t + 61 s.
+    expect(w.snapshot(t + 61_000)[0]!.burstSize.totalCount).toBe(2);
+    // The slot [t, t + 10 s) leaves the window once "now" reaches t + 70 s.
+    expect(w.snapshot(t + 70_000)[0]!.burstSize.totalCount).toBe(0);
+  });
+
+  it('rotates slots on the recording clock and keeps per-tick peaks per window', () => {
+    const w = new StatWindows([60_000, 600_000], 6);
+    const t = Math.floor(T0 / 600_000) * 600_000;
+    w.recordTickRate(t + 100, 500);
+    w.recordTickRate(t + 200_000, 40);
+    const [oneMin, tenMin] = w.snapshot(t + 200_000);
+    expect(oneMin!.peakTickRatePerSecond).toBe(40);
+    expect(tenMin!.peakTickRatePerSecond).toBe(500);
+  });
+
+  it('counts every second, zeros included, even in long runs that cross slots', () => {
+    const w = new StatWindows([60_000], 6);
+    const s0 = Math.floor(T0 / 10_000) * 10; // unix seconds, slot-aligned
+    w.recordSeconds(s0, 5, 1);
+    w.recordSeconds(s0 + 1, 0, 25);
+    const [snap] = w.snapshot((s0 + 26) * 1000);
+    expect(snap!.secondIncrease.totalCount).toBe(26);
+    expect(snap!.secondIncrease.getValueAtPercentile(50)).toBe(0);
+    expect(snap!.secondIncrease.maxValue).toBeGreaterThanOrEqual(5);
+    // A run far longer than the window keeps only what the window can show.
+    w.recordSeconds(s0 + 26, 0, 100_000);
+    const [late] = w.snapshot((s0 + 100_026) * 1000);
+    expect(late!.secondIncrease.totalCount).toBeLessThanOrEqual(71);
+    expect(late!.secondIncrease.totalCount).toBeGreaterThanOrEqual(60);
+  });
+});
+
+describe('Aggregator windows', () => {
+  it('exposes per-(device, stat) windows read on the sample clock', () => {
+    const agg = new Aggregator();
+    const recs: Rec[] = [];
+    for (let i = 0; i < 50; i++) recs.push({ t: T0 + i * 100, stats: ena({ pps: i < 10 ? 0 : i < 15 ? (i - 9) * 100 : 500 }) });
+    feed(agg, recs);
+    agg.finish();
+    const ws = agg.windows('eth0', PPS)!;
+    expect(ws.map((w) => w.windowMs)).toEqual([60_000, 600_000, 3_600_000]);
+    for (const w of ws) {
+      expect(w.burstSize.totalCount).toBe(1);
+      expect(w.burstSize.maxValue).toBeGreaterThanOrEqual(500);
+      expect(w.burstSize.maxValue).toBeLessThan(510);
+      expect(w.peakTickRatePerSecond).toBe(1000);
+      expect(w.secondIncrease.totalCount).toBe(5); // samples from second 0.0 to 4.9
+    }
+    expect(agg.windows('eth0', 'nope')).toBeUndefined();
+    expect(new Aggregator({ windowsMs: [] }).windows('eth0', PPS)).toBeUndefined();
+  });
+});
