@@ -10,13 +10,19 @@ import { InputError, UsageError, oneLine } from './errors.js';
 import { HelpRequested, formatFlagHelp, parseFlags } from './flags.js';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).default as unknown as Command,
   record: async () => (await import('./commands/record.js')).default as unknown as Command,
   analyze: async () => (await import('./commands/analyze.js')).default as unknown as Command,
+  simulate: async () => (await import('./commands/simulate.js')).default as unknown as Command,
+  rules: async () => (await import('./commands/rules.js')).default as unknown as Command,
 };
 
 const SUMMARIES: Record<string, string> = {
+  serve: 'sample NICs every 100 ms and serve Prometheus metrics (the default job)',
   record: 'sample NICs and write a JSON Lines trace',
   analyze: 'find bursts in a recorded trace',
+  simulate: 'write a trace of simulated ENA devices with known bursts',
+  rules: 'print the Prometheus recording and alerting rules (plain, PrometheusRule, AMP)',
 };
 
 function topHelp(): string {

@@ -21,6 +21,8 @@ export interface FlagDef {
   readonly choices?: readonly string[];
   /** Placeholder in help text. */
   readonly valueName?: string;
+  /** For 'string': why the value is unacceptable, or null when it is fine. */
+  readonly check?: (value: string) => string | null;
 }
 
 export type FlagSpec = Readonly<Record<string, FlagDef>>;
@@ -94,6 +96,8 @@ function convert(name: string, def: FlagDef, raw: string, where: string): number
         throw new UsageError(`${where}: "${raw}" is not one of ${def.choices.join(', ')}`);
       }
       if (raw === '') throw new UsageError(`${where}: must not be empty`);
+      const problem = def.check?.(raw);
+      if (problem) throw new UsageError(`${where}: ${problem}`);
       return raw;
     }
   }

@@ -1,0 +1,179 @@
+// ethburst serve: sample, aggregate, and serve /metrics plus the JSON API.
+// This is `npm start` and the DaemonSet's process.
+
+import { readFileSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { defineCommand } from '../command.js';
+import { checkDiscovery, deviceFlags, intervalFlag, selectionFrom } from '../device-flags.js';
+import { ALLOWANCE_EXCEEDED } from '../ena-stats.js';
+import { InputError, UsageError, oneLine } from '../errors.js';
+import { Exporter } from '../exporter.js';
+import { trackedStatMatcher } from '../aggregator.js';
+import { createLogger, type LogFormat, type LogLevel } from '../log.js';
+import { ReplaySource } from '../replay.js';
+import { NativeSource } from '../sampler.js';
+import type { StatsSource } from '../sample.js';
+import { createServer, parseListen } from '../server.js';
+import { SimulateSource, type SimBurst } from '../simulate.js';
+import { version } from '../version.js';
+
+export const DEFAULT_LISTEN = '0.0.0.0:19810';
+
+/** A simulate script: bursts at offsets from the start of `serve`. */
+interface ScriptEntry {
+  device: string;
+  stat: string;
+  at_ms: number;
+  duration_ms: number;
+  packets: number;
+}
+
+function readScript(path: string, startMs: number): SimBurst[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--simulate-script ${path}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`);
+  }
+  if (!Array.isArray(parsed)) throw new UsageError(`--simulate-script ${path}: expected a JSON array of {device, stat, at_ms, duration_ms, packets}`);
+  return parsed.map((e: Partial<ScriptEntry>, i) => {
+    const ok =
+      typeof e.device === 'string' &&
+      typeof e.stat === 'string' &&
+      [e.at_ms, e.duration_ms, e.packets].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+    if (!ok) throw new UsageError(`--simulate-script ${path}: entry ${i} needs device, stat, at_ms, duration_ms, packets`);
+    return { device: e.device!, stat: e.stat!, startMs: startMs + e.at_ms!, durationMs: e.duration_ms!, packets: e.packets! };
+  });
+}
+
+export default defineCommand({
+  name: 'serve',
+  summary: 'Sample NIC statistics every interval, find bursts, and serve Prometheus metrics and a JSON API.',
+  usage: '[--listen HOST:PORT] [--interval 100ms] [--source native|simulate|replay:FILE] [flags]',
+  flags: {
+    listen: {
+      type: 'string',
+      default: DEFAULT_LISTEN,
+      valueName: 'HOST:PORT',
+      help: 'address to serve HTTP on (port 0: any free port)',
+      check: (v) => (parseListen(v) ? null : `"${v}" is not HOST:PORT (e.g. 0.0.0.0:19810, 127.0.0.1:9999, [::]:19810)`),
+    },
+    ...intervalFlag,
+    ...deviceFlags,
+    'stat-include': { type: 'regex', repeatable: true, valueName: 'RE', help: 'also export raw stats matching (. for all)' },
+    'stat-exclude': { type: 'regex', repeatable: true, valueName: 'RE', help: 'never export raw stats matching' },
+    'burst-stat': { type: 'regex', repeatable: true, valueName: 'RE', help: 'also find bursts in stats matching (default: *_allowance_exceeded)' },
+    'burst-gap': { type: 'duration', default: '2s', min: 1, max: 3_600_000, help: 'increases closer than this belong to one burst' },
+    source: { type: 'string', default: 'native', valueName: 'SOURCE', help: 'native, simulate, or replay:FILE' },
+    'replay-speed': { type: 'string', default: 'recorded', choices: ['recorded', 'fast'], help: 'replay at the recorded pace or as fast as possible' },
+    'simulate-devices': { type: 'int', default: '1', min: 1, max: 256, help: 'simulated ENA devices (--source simulate)' },
+    'simulate-seed': { type: 'int', default: '1', min: 0, max: 2 ** 31 - 1, help: 'seed for simulated bursts' },
+    'simulate-script': { type: 'string', valueName: 'FILE', help: 'JSON [{device, stat, at_ms, duration_ms, packets}]: scripted bursts instead of random ones' },
+    compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },
+    'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], help: 'log line format on stderr' },
+    'log-level': { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'least severe level logged' },
+  },
+  async run(flags, _positionals, io) {
+    const listen = parseListen(flags.listen)!;
+    const log = createLogger({ format: flags['log-format'] as LogFormat, level: flags['log-level'] as LogLevel, out: io.stderr });
+    const trackedStat = trackedStatMatcher(flags['burst-stat']);
+    const include = flags['stat-include'];
+    const exclude = flags['stat-exclude'];
+    const exportStat = (stat: string): boolean =>
+      (ALLOWANCE_EXCEEDED.test(stat) || stat === 'conntrack_allowance_available' || trackedStat(stat) || include.some((re) => re.test(stat))) &&
+      !exclude.some((re) => re.test(stat));
+
+    // Every usage problem is found before anything starts.
+    let source: StatsSource;
+    let native: NativeSource | null = null;
+    let sourceName = flags.source;
+    if (flags.source === 'native') {
+      native = new NativeSource({ intervalMs: flags.interval, selection: selectionFrom(flags), rescanMs: flags.rescan, log });
+      checkDiscovery(await native.prepare());
+      source = native;
+    } else if (flags.source === 'simulate') {
+      const startMs = Math.ceil(Date.now() / flags.interval) * flags.interval;
+      const script = flags['simulate-script'] !== undefined ? readScript(flags['simulate-script'], startMs) : undefined;
+      source = new SimulateSource({
+        devices: flags['simulate-devices'],
+        intervalMs: flags.interval,
+        clock: 'realtime',
+        startMs,
+        seed: flags['simulate-seed'],
+        ...(script ? { script, randomBursts: false } : {}),
+      });
+      sourceName = `simulate (${flags['simulate-devices']} ENA device${flags['simulate-devices'] === 1 ? '' : 's'})`;
+    } else if (flags.source.startsWith('replay:')) {
+      const file = flags.source.slice('replay:'.length);
+      try {
+        if (!statSync(file).isFile()) throw new UsageError(`--source ${flags.source}: not a file`);
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        throw new UsageError(`--source ${flags.source}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`);
+      }
+      source = new ReplaySource(file, { speed: flags['replay-speed'] as 'recorded' | 'fast' });
+    } else {
+      throw new UsageError(`--source: "${flags.source}" is not native, simulate or replay:FILE`);
+    }
+
+    const exporter = new Exporter({
+      intervalMs: flags.interval,
+      burstGapMs: flags['burst-gap'],
+      trackedStat,
+      exportStat,
+      compatShowmax: flags.compat === 'showmax',
+      log,
+      version: version(),
+      ...(native ? { sourceCounters: () => native!.counters } : {}),
+    });
+    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval }) });
+    await listenOn(server, listen[0], listen[1]);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : listen[1];
+    log.log('info', 'serving', { listen: `${listen[0]}:${port}`, source: sourceName, interval_ms: flags.interval, version: version() });
+
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      source.stop();
+    };
+    io.signal.addEventListener('abort', stop, { once: true });
+    let failure: unknown = null;
+    try {
+      await source.run(exporter);
+      if (!stopping) {
+        // End of input finishes open bursts; the replay's results stay served.
+        exporter.finish();
+        log.log('info', 'source finished; still serving', { source: sourceName });
+        await new Promise<void>((resolve) => {
+          if (io.signal.aborted) resolve();
+          else io.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      io.signal.removeEventListener('abort', stop);
+      // Open bursts are finished and logged before we go.
+      exporter.finish();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    if (failure) {
+      if (failure instanceof InputError || failure instanceof UsageError) throw failure;
+      throw failure;
+    }
+    log.log('info', 'stopped');
+    return 0;
+  },
+});
+
+function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : (err.code ?? err.message)}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+}

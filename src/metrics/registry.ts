@@ -1,0 +1,92 @@
+// Exposition for both formats from one set of metrics. prom-client's
+// registry renames counters in place when it renders OpenMetrics
+// (standardizeCounterName), so the OpenMetrics registry holds thin views
+// that strip `_total` on a copy and leave the real metrics untouched.
+
+import { Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType } from 'prom-client';
+
+export interface MetricSample {
+  metricName?: string;
+  labels: Record<string, string | number>;
+  value: number;
+}
+
+/** What prom-client's Registry reads from a metric at scrape time. */
+export interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: string;
+  values: MetricSample[];
+  aggregator: string;
+}
+
+/** Anything the registry can render: prom-client metrics and our own. */
+export interface Exposable {
+  readonly name: string;
+  readonly help: string;
+  readonly type: string;
+  get(): MetricSnapshot | Promise<MetricSnapshot> | Promise<unknown>;
+  reset(): void;
+}
+
+const stripTotal = (n: string): string => n.replace(/_total$/, '');
+
+export class Exposition {
+  readonly prometheus = new Registry();
+  readonly openMetrics = new Registry<OpenMetricsContentType>();
+
+  constructor(opts: { defaultMetrics: boolean }) {
+    this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    if (opts.defaultMetrics) {
+      collectDefaultMetrics({ register: this.prometheus });
+      // nodejs_active_{handles,requests,resources}_total are gauges with a
+      // counter's suffix; promtool rejects them and they say little here.
+      for (const m of this.prometheus.getMetricsAsArray()) {
+        if (String(m.type) !== 'counter' && m.name.endsWith('_total')) this.prometheus.removeSingleMetric(m.name);
+      }
+      for (const m of this.prometheus.getMetricsAsArray()) this.addOpenMetricsView(m as unknown as Exposable);
+    }
+  }
+
+  register(m: Exposable): void {
+    this.prometheus.registerMetric(m as unknown as Metric);
+    this.addOpenMetricsView(m);
+  }
+
+  private addOpenMetricsView(m: Exposable): void {
+    const view = {
+      name: m.type === 'counter' ? stripTotal(m.name) : m.name,
+      help: m.help,
+      type: m.type,
+      aggregator: 'sum',
+      reset: () => {},
+      async get() {
+        const snap = (await m.get()) as MetricSnapshot;
+        return m.type === 'counter' ? { ...snap, name: stripTotal(snap.name) } : snap;
+      },
+    };
+    this.openMetrics.registerMetric(view as unknown as Metric);
+  }
+
+  /** Renders in the format the Accept header prefers; returns [content type, body]. */
+  async render(accept: string | undefined): Promise<[string, string]> {
+    if (accept && /application\/openmetrics-text/.test(accept) && prefersOpenMetrics(accept)) {
+      return [Registry.OPENMETRICS_CONTENT_TYPE, await this.openMetrics.metrics()];
+    }
+    return [Registry.PROMETHEUS_CONTENT_TYPE, await this.prometheus.metrics()];
+  }
+}
+
+/** True when OpenMetrics has a q-value at least that of text/plain (Prometheus sends 0.5 vs 0.4 or so). */
+function prefersOpenMetrics(accept: string): boolean {
+  let om = -1;
+  let text = -1;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().split(';');
+    const qp = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qp ? Number(qp.slice(2)) : 1;
+    if (type === 'application/openmetrics-text') om = Math.max(om, Number.isFinite(q) ? q : 0);
+    else if (type === 'text/plain' || type === '*/*') text = Math.max(text, Number.isFinite(q) ? q : 0);
+  }
+  return om > 0 && om >= text;
+}

@@ -1,0 +1,53 @@
+// The most recent finished bursts, for /api/bursts: a bounded ring in the
+// same shape `ethburst analyze --format json` prints.
+
+import type { BurstEvent } from './aggregator.js';
+
+export interface BurstRecord {
+  device: string;
+  stat: string;
+  start_ms: number;
+  end_ms: number;
+  duration_ms: number;
+  increase: number;
+  peak_rate_per_second: number;
+}
+
+export class RecentBursts {
+  private readonly ring: (BurstRecord | undefined)[];
+  private next = 0;
+  private count = 0;
+
+  constructor(readonly capacity = 1000) {
+    this.ring = new Array<BurstRecord | undefined>(capacity);
+  }
+
+  add(e: Readonly<BurstEvent>): BurstRecord {
+    const r: BurstRecord = {
+      device: e.device,
+      stat: e.stat,
+      start_ms: e.startMs,
+      end_ms: e.endMs,
+      duration_ms: e.durationMs,
+      increase: e.increase,
+      peak_rate_per_second: e.peakRatePerSecond,
+    };
+    this.ring[this.next] = r;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
+    return r;
+  }
+
+  /** Bursts ending at or after sinceMs, filtered, sorted by start then device then stat. */
+  query(f: { sinceMs?: number; device?: string; stat?: string }): BurstRecord[] {
+    const out: BurstRecord[] = [];
+    for (let k = 0; k < this.count; k++) {
+      const r = this.ring[(this.next - this.count + k + this.capacity) % this.capacity]!;
+      if (f.sinceMs !== undefined && r.end_ms < f.sinceMs) continue;
+      if (f.device !== undefined && r.device !== f.device) continue;
+      if (f.stat !== undefined && r.stat !== f.stat) continue;
+      out.push(r);
+    }
+    return out.sort((a, b) => a.start_ms - b.start_ms || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || (a.stat < b.stat ? -1 : a.stat > b.stat ? 1 : 0));
+  }
+}

@@ -1,0 +1,174 @@
+// The HTTP side of `ethburst serve`. It must never get in the way of
+// sampling (the native thread owns the cadence anyway) and must shrug off
+// whatever reaches it on a node port: bounded headers, bounded URLs, short
+// timeouts, a connection cap, and one-line errors.
+
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { parseDuration } from './duration.js';
+import type { Exporter } from './exporter.js';
+import type { Logger } from './log.js';
+import { oneLine } from './errors.js';
+
+const gzipAsync = promisify(gzip);
+
+export const MAX_URL_BYTES = 2048;
+export const MAX_HEADER_BYTES = 8192;
+export const MAX_CONNECTIONS = 256;
+/** /api/series looks back at most this far. */
+export const MAX_SERIES_WINDOW_MS = 600_000;
+
+export interface ServerOptions {
+  readonly exporter: Exporter;
+  readonly log: Logger;
+  /** Extra facts for the index page and /api/devices. */
+  readonly describe: () => { source: string; intervalMs: number };
+  readonly now?: () => number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`);
+}
+
+/** `since`: unix ms, or a duration meaning "that long ago". */
+function parseSince(v: string | null, now: number): number | undefined {
+  if (v === null || v === '') return undefined;
+  if (/^[0-9]+(\.[0-9]+)?$/.test(v)) return Number(v);
+  const ago = parseDuration(v);
+  if (ago === null) throw new HttpError(400, `since: "${v.slice(0, 40)}" is neither unix milliseconds nor a duration such as 5m`);
+  return now - ago;
+}
+
+const INDEX = (source: string, intervalMs: number) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ethburst</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}code{background:#f3f3f3;padding:0 .2em}</style></head>
+<body><h1>ethburst</h1>
+<p>Sampling every ${intervalMs} ms from <code>${source.replace(/[<>&"]/g, '')}</code>.</p>
+<ul>
+<li><a href="/metrics">/metrics</a>: Prometheus and OpenMetrics exposition</li>
+<li><a href="/api/bursts">/api/bursts</a>?since=&amp;device=&amp;stat=: recent bursts</li>
+<li><a href="/api/series">/api/series</a>?device=&amp;stat=&amp;window=: per-tick increases, full resolution, up to 10 min</li>
+<li><a href="/api/devices">/api/devices</a>: sampled devices and their state</li>
+<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a></li>
+</ul></body></html>
+`;
+
+export function createServer(opts: ServerOptions): Server {
+  const { exporter, log } = opts;
+  const now = opts.now ?? Date.now;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414, 'URI too long');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      throw Object.assign(new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed`), { allow: true });
+    }
+    // A GET with a body is odd; refuse rather than buffer it.
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > 0 || req.headers['transfer-encoding']) throw new HttpError(413, 'request bodies are not accepted');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const q = url.searchParams;
+    switch (url.pathname) {
+      case '/metrics': {
+        const [type, text] = await exporter.render(req.headers.accept);
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          send(res, 200, type, await gzipAsync(text), { 'Content-Encoding': 'gzip', Vary: 'Accept, Accept-Encoding' });
+        } else {
+          send(res, 200, type, text, { Vary: 'Accept, Accept-Encoding' });
+        }
+        return;
+      }
+      case '/healthz':
+        send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+        return;
+      case '/readyz': {
+        const r = exporter.readiness();
+        send(res, r.ready ? 200 : 503, 'text/plain; charset=utf-8', `${r.reason}\n`);
+        return;
+      }
+      case '/api/bursts': {
+        const since = parseSince(q.get('since'), now());
+        json(res, { bursts: exporter.bursts.query({ sinceMs: since, device: q.get('device') ?? undefined, stat: q.get('stat') ?? undefined }) });
+        return;
+      }
+      case '/api/series': {
+        const device = q.get('device');
+        const stat = q.get('stat');
+        const d = describeSource();
+        if (device === null || stat === null) {
+          json(res, { interval_ms: d.intervalMs, series: exporter.series.keys() });
+          return;
+        }
+        const windowText = q.get('window') ?? '5m';
+        const windowMs = parseDuration(windowText);
+        if (windowMs === null || windowMs <= 0 || windowMs > MAX_SERIES_WINDOW_MS) {
+          throw new HttpError(400, `window: "${windowText.slice(0, 40)}" must be a duration up to 10m`);
+        }
+        const ring = exporter.series.get(device, stat);
+        if (!ring) throw new HttpError(404, `no series for device "${device.slice(0, 64)}" stat "${stat.slice(0, 64)}"`);
+        json(res, { device, stat, interval_ms: d.intervalMs, window_ms: windowMs, points: ring.since(now() - windowMs) });
+        return;
+      }
+      case '/api/devices':
+        json(res, { ...describeSource(), devices: exporter.deviceStates(), readiness: exporter.readiness() });
+        return;
+      case '/': {
+        const d = describeSource();
+        send(res, 200, 'text/html; charset=utf-8', INDEX(d.source, d.intervalMs));
+        return;
+      }
+      default:
+        throw new HttpError(404, 'not found');
+    }
+  }
+
+  function describeSource() {
+    return opts.describe();
+  }
+
+  const server = createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) log.log('error', 'request failed', { path: (req.url ?? '').slice(0, 100), error: oneLine(err) });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const headers: Record<string, string> = status === 405 ? { Allow: 'GET, HEAD' } : {};
+      if (status === 413) headers['Connection'] = 'close';
+      send(res, status, 'text/plain; charset=utf-8', `${status === 500 ? 'internal error' : oneLine(err)}\n`, headers);
+    });
+  });
+  server.maxConnections = MAX_CONNECTIONS;
+  server.maxRequestsPerSocket = 1000;
+  // Malformed requests (bad request line, oversized headers): answer and drop.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  return server;
+}
+
+/** "HOST:PORT", ":PORT" or "[v6]:PORT" → [host, port]; null when malformed. */
+export function parseListen(text: string): [string, number] | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(text);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  return [m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port];
+}

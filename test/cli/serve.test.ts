@@ -1,0 +1,115 @@
+// `ethburst serve` as a user runs it: flags, the real NIC, signals.
+
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
+import { parseExposition, value } from '../helpers/exposition.js';
+
+const hasEth0 = existsSync('/sys/class/net/eth0');
+const dir = mkdtempSync(join(tmpdir(), 'ethburst-serve-'));
+
+/** Starts serve on an ephemeral loopback port; resolves with its base URL once it logs "serving". */
+export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; base: string; done: ReturnType<typeof finished> }> {
+  const child = startCli(['serve', '--listen', '127.0.0.1:0', '--log-format', 'json', ...args], env);
+  const done = finished(child);
+  const base = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = /"msg":"serving","listen":"127\.0\.0\.1:(\d+)"/.exec(buf);
+      if (m) {
+        child.stderr!.off('data', onData);
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', () => reject(new Error(`serve exited early: ${buf}`)));
+  });
+  return { child, base, done };
+}
+
+async function until<T>(f: () => Promise<T | null>, what: string, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => null);
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('serve: bad input stops it before anything starts', () => {
+  const script = join(dir, 'bad-script.json');
+  writeFileSync(script, '[{"device": "eth0"}]');
+  it('a malformed --listen', () => {
+    expect(usageFailure(runCli(['serve', '--listen', '19810']))).toMatch(/--listen: "19810" is not HOST:PORT/);
+  });
+
+  it.each([
+    [['--source', 'kernel'], /--source: "kernel" is not native, simulate or replay:FILE/],
+    [['--source', 'replay:/nonexistent/trace.jsonl'], /--source replay:\/nonexistent\/trace.jsonl: ENOENT/],
+    [['--source', 'simulate', '--simulate-script', script], /entry 0 needs device, stat, at_ms, duration_ms, packets/],
+    [['--device', 'nosuchdev0'], /--device nosuchdev0: no such interface/],
+    [['--compat', 'node_exporter'], /--compat: "node_exporter" is not one of showmax/],
+    [['--burst-gap', '0s'], /--burst-gap: 0s is out of range/],
+  ])('%j', (args, message) => {
+    expect(usageFailure(runCli(['serve', '--listen', '127.0.0.1:0', ...args]))).toMatch(message);
+  });
+
+  it('a bad ETHBURST_* variable is named', () => {
+    expect(usageFailure(runCli(['serve'], { env: { ETHBURST_LISTEN: 'everywhere' } }))).toMatch(/ETHBURST_LISTEN: "everywhere" is not HOST:PORT/);
+  });
+
+  it('a port in use is one line and exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    const r = runCli(['serve', '--source', 'simulate', '--listen', `127.0.0.1:${port}`]);
+    blocker.close();
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`ethburst serve: cannot listen on 127.0.0.1:${port}: address already in use`);
+  });
+});
+
+describe.skipIf(!hasEth0)(`serve on this machine's NIC ${hasEth0 ? '' : '(skipped: no eth0)'}`, () => {
+  it('with no flags but a port, samples eth0 and becomes ready', async () => {
+    const { child, base, done } = await startServe([]);
+    try {
+      await until(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : null), 'readiness');
+      const p = parseExposition(await (await fetch(`${base}/metrics`)).text());
+      expect(value(p, 'ethtool_info', { device: 'eth0', driver: 'virtio_net' })).toBe(1);
+      expect(value(p, 'ethtool_up', { device: 'eth0' })).toBe(1);
+      expect(value(p, 'ethburst_sampler_ticks_total')).toBeGreaterThan(0);
+      expect(value(p, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await done).status).toBe(0);
+  });
+});
+
+describe('serve: shutdown', () => {
+  it('SIGTERM during scrapes and during a burst: the open burst is logged, exit 0', async () => {
+    const script = join(dir, 'long-burst.json');
+    writeFileSync(script, JSON.stringify([{ device: 'eth0', stat: 'linklocal_allowance_exceeded', at_ms: 0, duration_ms: 60_000, packets: 600_000 }]));
+    const { child, base, done } = await startServe(['--source', 'simulate', '--simulate-script', script]);
+    await until(async () => {
+      const t = await (await fetch(`${base}/metrics`)).text();
+      return /ethtool_peak_rate_per_second\{device="eth0",stat="linklocal_allowance_exceeded"\} [1-9]/.test(t) ? true : null;
+    }, 'the burst to start');
+    const scrapes = Array.from({ length: 20 }, () => fetch(`${base}/metrics`).then((r) => r.status, () => 0));
+    child.kill('SIGTERM');
+    await Promise.all(scrapes);
+    const r = await done;
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const burst = lines.find((l) => l['msg'] === 'burst');
+    expect(burst).toMatchObject({ device: 'eth0', stat: 'linklocal_allowance_exceeded' });
+    expect(burst!['increase']).toBeGreaterThan(0);
+    expect(lines.at(-1)!['msg']).toBe('stopped');
+  });
+});

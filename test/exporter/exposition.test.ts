@@ -1,0 +1,180 @@
+// What Prometheus sees: the exposition of a replayed, hand-built trace,
+// checked name by name and value by value, in both formats.
+
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trackedStatMatcher } from '../../src/aggregator.js';
+import { Exporter } from '../../src/exporter.js';
+import { silentLogger } from '../../src/log.js';
+import { ReplaySource } from '../../src/replay.js';
+import { SimulateSource } from '../../src/simulate.js';
+import { has, havePromtool, parseExposition, promtoolCheckMetrics, value } from '../helpers/exposition.js';
+
+const T0 = 1_764_000_000_000;
+const DEFAULT_EXPORT = (s: string) => /_allowance_exceeded$/.test(s) || s === 'conntrack_allowance_available';
+
+function exporter(opts: Partial<ConstructorParameters<typeof Exporter>[0]> = {}): Exporter {
+  return new Exporter({
+    intervalMs: 100,
+    burstGapMs: 2000,
+    trackedStat: trackedStatMatcher(),
+    exportStat: DEFAULT_EXPORT,
+    compatShowmax: false,
+    log: silentLogger,
+    version: '9.9.9',
+    defaultMetrics: false,
+    now: () => T0 + 60_000,
+    ...opts,
+  });
+}
+
+/** 40 ticks of ens5: a pps burst of 5+10+5 at ticks 10-12, a bogus all-zero read at 20, a linklocal reset at 30. */
+function trace(): string {
+  const lines: string[] = [];
+  let pps = 100;
+  let ll = 700;
+  for (let k = 0; k < 40; k++) {
+    if (k === 10) pps += 5;
+    if (k === 11) pps += 10;
+    if (k === 12) pps += 5;
+    if (k === 30) ll = 3; // a genuine reset: the counter restarts and counts 3
+    const zero = k === 20;
+    const stats = {
+      bw_in_allowance_exceeded: zero ? 0 : 0,
+      bw_out_allowance_exceeded: zero ? 0 : 0,
+      pps_allowance_exceeded: zero ? 0 : pps,
+      conntrack_allowance_exceeded: 0,
+      linklocal_allowance_exceeded: zero ? 0 : ll,
+      conntrack_allowance_available: zero ? 0 : 5000 - k,
+      queue_0_tx_cnt: 1000 + k,
+      queue_1_tx_cnt: 2000 + k,
+      tx_cnt_total_like: '18446744073709551615',
+    };
+    lines.push(JSON.stringify({ t: T0 + k * 100, device: 'ens5', driver: 'ena', stats }));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function replayInto(e: Exporter): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ethburst-expo-'));
+  const file = join(dir, 'trace.jsonl');
+  writeFileSync(file, trace());
+  await new ReplaySource(file, { speed: 'fast' }).run(e);
+  e.finish();
+}
+
+describe('exposition of a replayed trace', () => {
+  it('raw counters, gauges, queue labels, burst histograms, resets and failed reads tell the trace’s story (Prometheus text)', async () => {
+    const e = exporter({ exportStat: (s) => DEFAULT_EXPORT(s) || /^queue_/.test(s) });
+    await replayInto(e);
+    const [type, text] = await e.render(undefined);
+    expect(type).toMatch(/^text\/plain; version=0\.0\.4/);
+    const p = parseExposition(text);
+
+    expect(p.types.get('ethtool_pps_allowance_exceeded_total')).toBe('counter');
+    expect(value(p, 'ethtool_pps_allowance_exceeded_total', { device: 'ens5' })).toBe(120);
+    expect(p.helps.get('ethtool_linklocal_allowance_exceeded_total')).toMatch(/Amazon DNS, IMDS, Time Sync/);
+    // The bogus zero read at tick 20 never reaches the raw counters: the last good value is shown.
+    expect(value(p, 'ethtool_linklocal_allowance_exceeded_total', { device: 'ens5' })).toBe(3);
+    expect(p.types.get('ethtool_conntrack_allowance_available')).toBe('gauge');
+    expect(value(p, 'ethtool_conntrack_allowance_available', { device: 'ens5' })).toBe(5000 - 39);
+    // Per-queue stats: a queue label, an ethtool_queue_ name, never the number in the name.
+    expect(value(p, 'ethtool_queue_tx_cnt_total', { device: 'ens5', queue: '1' })).toBe(2039);
+    expect(p.samples.some((s) => /queue_\d/.test(s.name))).toBe(false);
+    // Not exported: no stat filter matched it.
+    expect(p.samples.some((s) => s.name.startsWith('ethtool_tx_cnt_total_like'))).toBe(false);
+
+    // One pps burst: 20 packets over ticks 10-12, from the sample before (tick 9) to tick 12.
+    const ppsL = { device: 'ens5', stat: 'pps_allowance_exceeded' };
+    expect(p.types.get('ethtool_burst_duration_seconds')).toBe('histogram');
+    expect(value(p, 'ethtool_burst_duration_seconds_count', ppsL)).toBe(1);
+    expect(value(p, 'ethtool_burst_duration_seconds_sum', ppsL)).toBeCloseTo(0.3, 6);
+    expect(value(p, 'ethtool_burst_duration_seconds_bucket', { ...ppsL, le: '0.1' })).toBe(0);
+    expect(value(p, 'ethtool_burst_duration_seconds_bucket', { ...ppsL, le: '0.5' })).toBe(1);
+    expect(value(p, 'ethtool_burst_size_sum', ppsL)).toBe(20);
+    expect(value(p, 'ethtool_burst_size_bucket', { ...ppsL, le: '10' })).toBe(0);
+    expect(value(p, 'ethtool_burst_size_bucket', { ...ppsL, le: '100' })).toBe(1);
+    // 4 s of samples: 4 unix seconds, one of them (ticks 10-12 all fall in second 1) with drops.
+    expect(value(p, 'ethtool_second_increase_count', ppsL)).toBe(4);
+    expect(value(p, 'ethtool_second_increase_bucket', { ...ppsL, le: '0' })).toBe(3);
+    expect(value(p, 'ethtool_second_increase_sum', ppsL)).toBe(20);
+    expect(value(p, 'ethtool_last_burst_end_timestamp_seconds', ppsL)).toBeCloseTo((T0 + 1200) / 1000, 3);
+
+    // The linklocal reset is counted once, its 3 new packets are a burst of their own.
+    const llL = { device: 'ens5', stat: 'linklocal_allowance_exceeded' };
+    expect(value(p, 'ethtool_resets_total', llL)).toBe(1);
+    expect(value(p, 'ethtool_resets_total', ppsL)).toBe(0);
+    expect(value(p, 'ethtool_burst_size_sum', llL)).toBe(3);
+    expect(value(p, 'ethtool_failed_reads_total', { device: 'ens5' })).toBe(1);
+
+    expect(value(p, 'ethtool_info', { device: 'ens5', driver: 'ena' })).toBe(1);
+    expect(value(p, 'ethtool_up', { device: 'ens5' })).toBe(1);
+    expect(value(p, 'ethburst_build_info', { version: '9.9.9' })).toBe(1);
+    // Quiet stats have histograms too (zeros), so a dashboard never shows "no data" for a healthy node.
+    expect(value(p, 'ethtool_burst_duration_seconds_count', { device: 'ens5', stat: 'bw_in_allowance_exceeded' })).toBe(0);
+  });
+
+  it('OpenMetrics by content negotiation: counter families without _total, samples with it, # EOF', async () => {
+    const e = exporter();
+    await replayInto(e);
+    const [type, text] = await e.render('application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1');
+    expect(type).toMatch(/^application\/openmetrics-text/);
+    expect(text.endsWith('# EOF\n')).toBe(true);
+    const p = parseExposition(text);
+    expect(p.types.get('ethtool_pps_allowance_exceeded')).toBe('counter');
+    expect(p.types.has('ethtool_pps_allowance_exceeded_total')).toBe(false);
+    expect(value(p, 'ethtool_pps_allowance_exceeded_total', { device: 'ens5' })).toBe(120);
+    expect(p.types.get('ethtool_resets')).toBe('counter');
+    // The Prometheus format afterwards is unharmed by the OpenMetrics rendering.
+    const again = parseExposition((await e.render(undefined))[1]);
+    expect(again.types.get('ethtool_pps_allowance_exceeded_total')).toBe('counter');
+    expect(again.types.get('ethtool_resets_total')).toBe('counter');
+  });
+
+  it('--compat showmax adds node_net_ethtool{device,type} with the same values', async () => {
+    const e = exporter({ compatShowmax: true });
+    await replayInto(e);
+    const p = parseExposition((await e.render(undefined))[1]);
+    expect(p.types.get('node_net_ethtool')).toBe('gauge');
+    expect(value(p, 'node_net_ethtool', { device: 'ens5', type: 'pps_allowance_exceeded' })).toBe(120);
+    expect(value(p, 'node_net_ethtool', { device: 'ens5', type: 'conntrack_allowance_available' })).toBe(4961);
+  });
+
+  it.skipIf(!havePromtool)(`is promtool-clean, default process metrics included ${havePromtool ? '' : '(skipped: promtool not installed)'}`, async () => {
+    const e = exporter({ defaultMetrics: true, compatShowmax: true, exportStat: () => true });
+    await replayInto(e);
+    expect(promtoolCheckMetrics((await e.render(undefined))[1])).toBe('');
+  });
+
+  it('removes every series of a device that goes away', async () => {
+    const e = exporter();
+    await replayInto(e);
+    e.deviceRemoved('ens5', T0 + 5000);
+    const p = parseExposition((await e.render(undefined))[1]);
+    expect(p.samples.filter((s) => s.labels['device'] === 'ens5')).toEqual([]);
+  });
+});
+
+describe('cardinality budget at defaults', () => {
+  it.each([1, 8])('%i simulated ENA device(s): ≤ 200 series per device and ≤ 80 others', async (devices) => {
+    const e = exporter({ defaultMetrics: true });
+    const sim = new SimulateSource({ devices, queues: 8, durationMs: 120_000, seed: 7, resetEveryMs: 30_000, zeroReadEveryMs: 20_000, errorEveryMs: 20_000 });
+    await sim.run(e);
+    e.finish();
+    const p = parseExposition((await e.render(undefined))[1]);
+    const byDevice = new Map<string, number>();
+    let others = 0;
+    for (const s of p.samples) {
+      const d = s.labels['device'];
+      if (d === undefined) others++;
+      else byDevice.set(d, (byDevice.get(d) ?? 0) + 1);
+    }
+    expect(byDevice.size).toBe(devices);
+    for (const [, n] of byDevice) expect(n).toBeLessThanOrEqual(200);
+    expect(others).toBeLessThanOrEqual(80);
+    // Print the measured numbers: they go in the README's metrics reference.
+    console.log(`cardinality: ${devices} device(s): ${[...byDevice.values()].join(', ')} per device, ${others} others`);
+  });
+});

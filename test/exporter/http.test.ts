@@ -1,0 +1,156 @@
+// Every endpoint and error path of the HTTP server, in-process on loopback.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { trackedStatMatcher } from '../../src/aggregator.js';
+import { Exporter } from '../../src/exporter.js';
+import { silentLogger } from '../../src/log.js';
+import { makeLayout, type Sample } from '../../src/sample.js';
+import { createServer, parseListen } from '../../src/server.js';
+
+const NAMES = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded'];
+const layout = makeLayout(1, NAMES);
+let now = 1_764_000_000_000;
+
+function sample(device: string, timeMs: number, values: number[], error: string | null = null): Sample {
+  const v = new Uint32Array(values.length * 2);
+  values.forEach((x, i) => (v[2 * i] = x));
+  return { device, driver: 'ena', timeMs, monoNs: Number.NaN, ioctlNs: 20_000, error, errno: error ? 19 : 0, layout, values: v };
+}
+
+let server: Server | null = null;
+afterEach(async () => {
+  if (server) await new Promise((r) => server!.close(r));
+  server = null;
+});
+
+async function start(): Promise<{ e: Exporter; base: string; port: number }> {
+  const e = new Exporter({ intervalMs: 100, burstGapMs: 2000, trackedStat: trackedStatMatcher(), exportStat: () => true, compatShowmax: false, log: silentLogger, version: 't', defaultMetrics: false, now: () => now });
+  server = createServer({ exporter: e, log: silentLogger, describe: () => ({ source: 'test', intervalMs: 100 }), now: () => now });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return { e, base: `http://127.0.0.1:${port}`, port };
+}
+
+/** Sends raw bytes and returns the status line. */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write(request));
+    let data = '';
+    s.on('data', (d) => (data += d.toString()));
+    s.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
+    s.on('error', reject);
+    s.setTimeout(5000, () => s.destroy());
+  });
+}
+
+describe('HTTP', () => {
+  it('/healthz is 200; /readyz is 503 with the reason until every device has a good sample', async () => {
+    const { e, base } = await start();
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    let r = await fetch(`${base}/readyz`);
+    expect(r.status).toBe(503);
+    expect(await r.text()).toMatch(/no device/);
+    e.deviceAdded({ name: 'ens5', driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '0000:00:05.0' }, now);
+    e.sample(sample('ens5', now, [0, 0, 0, 0, 0], 'ETIMEDOUT'));
+    r = await fetch(`${base}/readyz`);
+    expect(r.status).toBe(503);
+    expect(await r.text()).toMatch(/waiting for a first good sample from ens5/);
+    e.sample(sample('ens5', now + 100, [0, 0, 0, 0, 0]));
+    r = await fetch(`${base}/readyz`);
+    expect(r.status).toBe(200);
+  });
+
+  it('/metrics negotiates OpenMetrics and gzip; HEAD has no body', async () => {
+    const { e, base } = await start();
+    e.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
+    let r = await fetch(`${base}/metrics`);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await r.text()).toMatch(/^ethtool_pps_allowance_exceeded_total\{device="ens5"\} 3$/m);
+    r = await fetch(`${base}/metrics`, { headers: { Accept: 'application/openmetrics-text; version=1.0.0' } });
+    expect(r.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+    // fetch decodes gzip itself; read the raw bytes through node:http semantics instead.
+    r = await fetch(`${base}/metrics`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(r.headers.get('content-encoding')).toBe('gzip');
+    expect(await r.text()).toMatch(/ethtool_up\{device="ens5"\} 1/);
+    const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    void gunzipSync;
+  });
+
+  it('/api/bursts returns finished bursts in the analyze schema, filtered', async () => {
+    const { e, base } = await start();
+    const t0 = now;
+    for (let k = 0; k < 50; k++) {
+      const ll = k >= 10 && k < 13 ? (k - 9) * 100 : k >= 13 ? 300 : 0;
+      const pps = k >= 30 && k < 32 ? (k - 29) * 7 : k >= 32 ? 14 : 0;
+      e.sample(sample('ens5', t0 + k * 100, [0, 0, pps, 0, ll]));
+    }
+    e.finish();
+    let body = (await (await fetch(`${base}/api/bursts`)).json()) as { bursts: Record<string, unknown>[] };
+    expect(body.bursts).toEqual([
+      { device: 'ens5', stat: 'linklocal_allowance_exceeded', start_ms: t0 + 900, end_ms: t0 + 1200, duration_ms: 300, increase: 300, peak_rate_per_second: 1000 },
+      { device: 'ens5', stat: 'pps_allowance_exceeded', start_ms: t0 + 2900, end_ms: t0 + 3100, duration_ms: 200, increase: 14, peak_rate_per_second: 70 },
+    ]);
+    body = (await (await fetch(`${base}/api/bursts?stat=pps_allowance_exceeded`)).json()) as typeof body;
+    expect(body.bursts.map((b) => b['stat'])).toEqual(['pps_allowance_exceeded']);
+    body = (await (await fetch(`${base}/api/bursts?since=${t0 + 2000}`)).json()) as typeof body;
+    expect(body.bursts.length).toBe(1);
+    now = t0 + 3500;
+    body = (await (await fetch(`${base}/api/bursts?since=1s`)).json()) as typeof body;
+    expect(body.bursts.length).toBe(1);
+    const bad = await fetch(`${base}/api/bursts?since=yesterday`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/since: "yesterday" is neither/);
+  });
+
+  it('/api/series returns per-tick increases at full resolution, and says what is wrong with a bad query', async () => {
+    const { e, base } = await start();
+    const t0 = now;
+    for (let k = 0; k < 20; k++) e.sample(sample('ens5', t0 + k * 100, [0, 0, k * 2, 0, 0]));
+    now = t0 + 2000;
+    const r = (await (await fetch(`${base}/api/series?device=ens5&stat=pps_allowance_exceeded&window=1s`)).json()) as { points: [number, number][]; interval_ms: number };
+    expect(r.interval_ms).toBe(100);
+    expect(r.points.length).toBe(10);
+    expect(r.points.every(([, v]) => v === 2)).toBe(true);
+    const list = (await (await fetch(`${base}/api/series`)).json()) as { series: { device: string; stat: string }[] };
+    expect(list.series).toContainEqual({ device: 'ens5', stat: 'pps_allowance_exceeded' });
+    expect((await fetch(`${base}/api/series?device=ens5&stat=pps_allowance_exceeded&window=1h`)).status).toBe(400);
+    expect((await fetch(`${base}/api/series?device=nope&stat=pps_allowance_exceeded`)).status).toBe(404);
+  });
+
+  it('unknown paths are 404, other methods 405 with Allow, oversized URLs 414, oversized headers 431, bodies 413', async () => {
+    const { base, port } = await start();
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    const post = await fetch(`${base}/metrics`, { method: 'POST', body: 'x' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect((await fetch(`${base}/metrics?${'a'.repeat(5000)}`)).status).toBe(414);
+    expect(await raw(port, `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`)).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(await raw(port, 'GARBAGE\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await raw(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')).toMatch(/^HTTP\/1\.1 413/);
+    // And it still serves afterwards.
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  });
+
+  it('the index page links every endpoint', async () => {
+    const { base } = await start();
+    const html = await (await fetch(`${base}/`)).text();
+    for (const p of ['/metrics', '/api/bursts', '/api/series', '/healthz', '/readyz']) expect(html).toContain(`href="${p}"`);
+  });
+});
+
+describe('--listen parsing', () => {
+  it.each([
+    ['0.0.0.0:19810', ['0.0.0.0', 19810]],
+    [':9999', ['0.0.0.0', 9999]],
+    ['127.0.0.1:1', ['127.0.0.1', 1]],
+    ['[::]:19810', ['::', 19810]],
+    ['localhost:8080', ['localhost', 8080]],
+  ])('%s', (text, want) => expect(parseListen(text)).toEqual(want));
+  it.each(['19810', '0.0.0.0:', '0.0.0.0:70000', '0.0.0.0:0x10', '::1:80', 'host:port'])('refuses %s', (text) => expect(parseListen(text)).toBeNull());
+});
