@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import('./commands/analyze.js')).default as unknown as Command,
   simulate: async () => (await import('./commands/simulate.js')).default as unknown as Command,
   rules: async () => (await import('./commands/rules.js')).default as unknown as Command,
+  bench: async () => (await import('./commands/bench.js')).default as unknown as Command,
+  watch: async () => (await import('./commands/watch.js')).default as unknown as Command,
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -23,6 +25,8 @@ const SUMMARIES: Record<string, string> = {
   analyze: 'find bursts in a recorded trace',
   simulate: 'write a trace of simulated ENA devices with known bursts',
   rules: 'print the Prometheus recording and alerting rules (plain, PrometheusRule, AMP)',
+  bench: 'measure cost, cadence, scrape latency and fidelity against the alternatives',
+  watch: 'live terminal view of per-tick increases, from a server or sampled locally',
 };
 
 function topHelp(): string {

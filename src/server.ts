@@ -25,6 +25,8 @@ export interface ServerOptions {
   /** Extra facts for the index page and /api/devices. */
   readonly describe: () => { source: string; intervalMs: number };
   readonly now?: () => number;
+  /** Static assets (the live page): `/` and `/ui/...`; null when there is no such asset. */
+  readonly assets?: (path: string) => { type: string; body: string | Buffer } | null;
 }
 
 class HttpError extends Error {
@@ -127,12 +129,23 @@ export function createServer(opts: ServerOptions): Server {
         json(res, { ...describeSource(), devices: exporter.deviceStates(), readiness: exporter.readiness() });
         return;
       case '/': {
+        const page = opts.assets?.('/');
+        if (page) {
+          send(res, 200, page.type, page.body);
+          return;
+        }
         const d = describeSource();
         send(res, 200, 'text/html; charset=utf-8', INDEX(d.source, d.intervalMs));
         return;
       }
-      default:
+      default: {
+        const asset = url.pathname.startsWith('/ui/') ? opts.assets?.(url.pathname) : null;
+        if (asset) {
+          send(res, 200, asset.type, asset.body, { 'Cache-Control': 'max-age=300' });
+          return;
+        }
         throw new HttpError(404, 'not found');
+      }
     }
   }
 
