@@ -147,7 +147,7 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
                        });
   }
 
-  // new Sampler(ring: Uint32Array over a SharedArrayBuffer, intervalNs: number)
+  // new Sampler(ring: Uint32Array over a SharedArrayBuffer, intervalNs: number, backoff?: {...})
   explicit SamplerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SamplerWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
@@ -168,8 +168,17 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
     }
     double interval = info[1].As<Napi::Number>().DoubleValue();
     if (!(interval >= 1e6 && interval <= 3.6e12)) throw Napi::RangeError::New(env, "intervalNs out of range");
+    ethburst::BackoffOptions backoff;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object o = info[2].As<Napi::Object>();
+      if (o.Has("enabled")) backoff.enabled = o.Get("enabled").ToBoolean().Value();
+      if (o.Has("thresholdNs")) backoff.threshold_ns = static_cast<int64_t>(o.Get("thresholdNs").ToNumber().DoubleValue());
+      if (o.Has("maxIntervalNs")) backoff.max_interval_ns = static_cast<int64_t>(o.Get("maxIntervalNs").ToNumber().DoubleValue());
+      if (o.Has("recoverAfter")) backoff.recover_after = o.Get("recoverAfter").ToNumber().Uint32Value();
+    }
+    if (backoff.max_interval_ns < static_cast<int64_t>(interval)) backoff.max_interval_ns = static_cast<int64_t>(interval);
     ring_ = Napi::Persistent(ring);
-    sampler_ = std::make_unique<ethburst::Sampler>(mem, cap, static_cast<int64_t>(interval));
+    sampler_ = std::make_unique<ethburst::Sampler>(mem, cap, static_cast<int64_t>(interval), backoff);
     // Worker termination and process exit may skip finalizers: stop the
     // thread before the ring's memory goes away.
     napi_add_env_cleanup_hook(env, &SamplerWrap::Cleanup, this);

@@ -41,10 +41,21 @@ enum RecordKind : uint32_t {
   kSample = 2,
   // [len|kind] [tick seq] [deadline mono ns] [lateness ns] [missed | devices<<32]
   kTick = 3,
+  // [len|kind] [id | reason<<32] [mono ns] [new interval ns] [evidence ns: the p99 or the call's duration]
+  kInterval = 4,
+};
+
+// Why a device's interval changed (kInterval records).
+enum IntervalReason : uint32_t {
+  kReasonSlow = 1,        // ioctl p99 over the threshold
+  kReasonError = 2,       // a timeout-like errno (ETIMEDOUT, EBUSY, EAGAIN, EIO)
+  kReasonAdminQueue = 3,  // ena_admin_q_{no_completion,aborted_cmd,out_of_space} rose
+  kReasonRecovered = 4,   // healthy long enough: stepping back toward the configured interval
 };
 
 constexpr uint32_t kSampleHeaderWords = 6;
 constexpr uint32_t kTickWords = 5;
+constexpr uint32_t kIntervalWords = 5;
 
 class RingWriter {
  public:

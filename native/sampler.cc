@@ -25,8 +25,8 @@ std::chrono::steady_clock::time_point AsSteady(int64_t mono_ns) {
 
 }  // namespace
 
-Sampler::Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns)
-    : ring_(ring, capacity_words), interval_ns_(interval_ns) {
+Sampler::Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, BackoffOptions backoff)
+    : ring_(ring, capacity_words), interval_ns_(interval_ns), backoff_(backoff) {
   all_.reserve(64);
   active_.reserve(64);
   buffer_.Reserve(0);
@@ -163,6 +163,7 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     // Stay on the tick grid: due again `interval` after this deadline.
     int64_t every = d->interval_ns.load(std::memory_order_relaxed);
     d->next_due_ns = deadline + every - interval_ns_ / 2;
+
   }
 }
 
@@ -179,6 +180,17 @@ int Sampler::ReadLayout(Device& d) {
   buffer_.Reserve(count);
   d.count = count;
   d.need_layout = false;
+  static const char* const kAdmin[3] = {"ena_admin_q_no_completion", "ena_admin_q_aborted_cmd", "ena_admin_q_out_of_space"};
+  for (int k = 0; k < 3; k++) {
+    d.admin_idx[k] = -1;
+    for (uint32_t i = 0; i < count; i++) {
+      if (scratch_names_[i] == kAdmin[k]) {
+        d.admin_idx[k] = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  d.admin_have_prev = false;
   std::lock_guard<std::mutex> lock(mu_);
   if (d.generation == 0 || d.force_new_generation || scratch_names_ != d.names) {
     d.names.swap(scratch_names_);
@@ -210,6 +222,7 @@ void Sampler::SampleDevice(Device& d) {
     d.need_layout = true;
     d.force_new_generation = true;
     PublishSample(d, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
+    Assess(d, err, t1 - t0, nullptr, 0);
     return;
   }
   if (n != d.count) {
@@ -221,7 +234,78 @@ void Sampler::SampleDevice(Device& d) {
     if (ReadLayout(d) != 0) d.need_layout = true;
     return;
   }
-  PublishSample(d, d.generation, t1, wall, t1 - t0, 0, n, reinterpret_cast<const uint64_t*>(buffer_.get()->data));
+  const uint64_t* values = reinterpret_cast<const uint64_t*>(buffer_.get()->data);
+  PublishSample(d, d.generation, t1, wall, t1 - t0, 0, n, values);
+  Assess(d, 0, t1 - t0, values, n);
+}
+
+int64_t Sampler::WindowP99(const Device& d) {
+  int n = d.window_len;
+  if (n == 0) return 0;
+  std::copy(d.window, d.window + n, sort_scratch_);
+  // Nearest rank: the ceil(0.99 n)-th smallest. Over a short window that is
+  // the maximum, which is the cautious answer right after a change.
+  int rank = (99 * n + 99) / 100 - 1;
+  std::nth_element(sort_scratch_, sort_scratch_ + rank, sort_scratch_ + n);
+  return sort_scratch_[rank];
+}
+
+void Sampler::Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* values, uint32_t n) {
+  if (!backoff_.enabled) return;
+  uint32_t reason = 0;
+  int64_t evidence = ioctl_ns;
+  if (err == ETIMEDOUT || err == EBUSY || err == EAGAIN || err == EIO) {
+    reason = kReasonError;
+  } else if (err == 0) {
+    d.window[d.window_next] = ioctl_ns;
+    d.window_next = (d.window_next + 1) % Device::kWindow;
+    if (d.window_len < Device::kWindow) d.window_len++;
+    bool admin_rose = false;
+    for (int k = 0; k < 3; k++) {
+      int i = d.admin_idx[k];
+      if (i < 0 || static_cast<uint32_t>(i) >= n) continue;
+      if (d.admin_have_prev && values[i] > d.admin_prev[k]) admin_rose = true;
+      d.admin_prev[k] = values[i];
+    }
+    d.admin_have_prev = true;
+    int64_t p99 = WindowP99(d);
+    if (admin_rose) {
+      reason = kReasonAdminQueue;
+    } else if (p99 > backoff_.threshold_ns) {
+      reason = kReasonSlow;
+      evidence = p99;
+    }
+  } else {
+    // ENODEV, EOPNOTSUPP and the like say nothing about device health.
+    return;
+  }
+  int64_t current = d.interval_ns.load(std::memory_order_relaxed);
+  if (reason != 0) {
+    d.healthy_streak = 0;
+    if (current < backoff_.max_interval_ns) {
+      ChangeInterval(d, std::min(current * 2, backoff_.max_interval_ns), reason, evidence);
+    }
+    return;
+  }
+  if (current > interval_ns_ && ++d.healthy_streak >= backoff_.recover_after) {
+    ChangeInterval(d, std::max(current / 2, interval_ns_), kReasonRecovered, WindowP99(d));
+  }
+}
+
+void Sampler::ChangeInterval(Device& d, int64_t interval_ns, uint32_t reason, int64_t evidence_ns) {
+  d.interval_ns.store(interval_ns, std::memory_order_relaxed);
+  d.healthy_streak = 0;
+  // Judge the new pace on its own calls.
+  d.window_len = 0;
+  d.window_next = 0;
+  if (uint64_t* w = ring_.Reserve(kIntervalWords)) {
+    w[0] = kIntervalWords | (static_cast<uint64_t>(kInterval) << 32);
+    w[1] = d.id | (static_cast<uint64_t>(reason) << 32);
+    w[2] = static_cast<uint64_t>(Now(CLOCK_MONOTONIC));
+    w[3] = static_cast<uint64_t>(interval_ns);
+    w[4] = static_cast<uint64_t>(evidence_ns);
+    ring_.Commit(kIntervalWords);
+  }
 }
 
 void Sampler::PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns,

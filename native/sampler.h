@@ -17,9 +17,23 @@
 
 namespace ethburst {
 
+// Adaptive back-off. On ENA every GSTATS is a synchronous admin-queue
+// command taken under rtnl_lock: a device that answers slowly or not at all
+// holds the lock that `ip link`, CNI plugins and the driver's own reset path
+// need. So a device that looks unwell is asked less often.
+struct BackoffOptions {
+  bool enabled = true;
+  // p99 of the recent calls above this is "slow".
+  int64_t threshold_ns = 20'000'000;
+  // Never slower than this.
+  int64_t max_interval_ns = 1'000'000'000;
+  // Healthy calls in a row at a backed-off interval before halving it.
+  uint32_t recover_after = 10;
+};
+
 class Sampler {
  public:
-  Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns);
+  Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, BackoffOptions backoff = {});
   ~Sampler();
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
@@ -52,6 +66,16 @@ class Sampler {
     bool need_layout = true;
     bool force_new_generation = false;
     int64_t next_due_ns = 0;
+    // Back-off state: the last kWindow call durations, and health counters.
+    static constexpr int kWindow = 100;
+    int64_t window[kWindow] = {};
+    int window_len = 0;
+    int window_next = 0;
+    uint32_t healthy_streak = 0;
+    // Positions of ena_admin_q_{no_completion,aborted_cmd,out_of_space}; -1 if absent.
+    int admin_idx[3] = {-1, -1, -1};
+    uint64_t admin_prev[3] = {};
+    bool admin_have_prev = false;
     // Written by the JS thread, read by the sampler thread.
     std::atomic<int64_t> interval_ns{0};
     std::atomic<bool> revalidate{false};
@@ -68,10 +92,16 @@ class Sampler {
   int ReadLayout(Device& d);
   void PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err,
                      uint32_t n, const uint64_t* values);
+  // Judges one call and changes the device's interval when the policy says so.
+  void Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* values, uint32_t n);
+  void ChangeInterval(Device& d, int64_t interval_ns, uint32_t reason, int64_t evidence_ns);
+  int64_t WindowP99(const Device& d);
   std::shared_ptr<Device> Find(uint32_t id);
 
   RingWriter ring_;
   const int64_t interval_ns_;
+  const BackoffOptions backoff_;
+  int64_t sort_scratch_[Device::kWindow] = {};
   EthtoolSocket* socket_ = nullptr;  // created on the thread's behalf in Start()
   std::unique_ptr<EthtoolSocket> socket_owner_;
   StatsBuffer buffer_;

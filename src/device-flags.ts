@@ -15,7 +15,22 @@ export const deviceFlags = {
 
 export const intervalFlag = {
   interval: { type: 'duration', default: '100ms', min: 10, max: 60_000, help: 'sampling interval' },
+  backoff: { type: 'boolean', default: 'true', help: 'sample a device less often while its ioctl is slow or failing (--backoff=false disables)' },
+  'backoff-threshold': { type: 'duration', default: '20ms', min: 0.01, max: 60_000, help: 'ioctl p99 above this backs a device off' },
+  'max-interval': { type: 'duration', default: '1s', min: 10, max: 600_000, help: 'the slowest a backed-off device is sampled' },
 } as const;
+
+/** Names the LD_PRELOAD fake-ENA shim answers for (ETHBURST_FAKE_ENA="ena0,ena1=script"): discovery probes them too. */
+export function fakeDeviceNames(env: NodeJS.ProcessEnv): string[] {
+  return (env['ETHBURST_FAKE_ENA'] ?? '')
+    .split(',')
+    .map((e) => e.split('=')[0]!.trim())
+    .filter((n) => n !== '');
+}
+
+export function backoffFrom(flags: FlagValues<typeof intervalFlag>) {
+  return { enabled: flags.backoff, thresholdNs: flags['backoff-threshold'] * 1e6, maxIntervalNs: Math.max(flags['max-interval'], flags.interval) * 1e6 };
+}
 
 export function selectionFrom(flags: FlagValues<typeof deviceFlags>) {
   return { devices: flags.device, include: flags['device-include'], exclude: flags['device-exclude'] };

@@ -82,6 +82,11 @@ interface DeviceEntry {
   readonly errors: Map<string, number>;
   failedReads: number;
   readonly tracks: Map<string, TrackEntry>;
+  /** Effective sampling interval (longer while backed off). */
+  intervalMs: number;
+  backoffEvents: number;
+  /** Why the interval last changed, or null if it never did. */
+  intervalReason: string | null;
 }
 
 export interface ExporterOptions {
@@ -161,6 +166,14 @@ export class Exporter implements SampleSink, AggregationListener {
     this.series.removeDevice(device);
   }
 
+  deviceInterval(device: string, intervalMs: number, reason: string): void {
+    const d = this.devices.get(device);
+    if (!d) return;
+    d.intervalMs = intervalMs;
+    d.intervalReason = reason;
+    if (reason !== 'recovered') d.backoffEvents++;
+  }
+
   tick(t: Readonly<TickStats>): void {
     this.ticks++;
     this.missedTicks += t.missed;
@@ -221,8 +234,18 @@ export class Exporter implements SampleSink, AggregationListener {
     return { ready: true, reason: 'ok' };
   }
 
-  deviceStates(): { name: string; driver: string; up: boolean; lastError: string | null; info: DeviceInfo }[] {
-    return [...this.devices.values()].map((d) => ({ name: d.info.name, driver: d.info.driver, up: d.ok, lastError: d.lastError, info: d.info }));
+  deviceStates(): { name: string; driver: string; up: boolean; lastError: string | null; intervalMs: number; backoff: string | null; backoffEvents: number; info: DeviceInfo }[] {
+    return [...this.devices.values()].map((d) => ({
+      name: d.info.name,
+      driver: d.info.driver,
+      up: d.ok,
+      lastError: d.lastError,
+      intervalMs: d.intervalMs,
+      // Backed off while slower than configured; the last reason says why.
+      backoff: d.intervalMs > this.opts.intervalMs ? d.intervalReason : null,
+      backoffEvents: d.backoffEvents,
+      info: d.info,
+    }));
   }
 
   /** Builds the raw-counter snapshot every raw family reads from; call once before rendering. */
@@ -266,7 +289,19 @@ export class Exporter implements SampleSink, AggregationListener {
   // --- Internals -------------------------------------------------------------
 
   private newEntry(info: DeviceInfo): DeviceEntry {
-    return { info, ok: false, everGood: false, lastError: null, ioctl: this.ioctlHist.child(info.name), errors: new Map(), failedReads: 0, tracks: new Map() };
+    return {
+      info,
+      ok: false,
+      everGood: false,
+      lastError: null,
+      ioctl: this.ioctlHist.child(info.name),
+      errors: new Map(),
+      failedReads: 0,
+      tracks: new Map(),
+      intervalMs: this.opts.intervalMs,
+      backoffEvents: 0,
+      intervalReason: null,
+    };
   }
 
   private implicitDevice(s: Readonly<Sample>): DeviceEntry {
@@ -343,11 +378,13 @@ export class Exporter implements SampleSink, AggregationListener {
     x.register(new CollectedMetric('ethburst_sampler_interval_seconds', 'Configured sampling interval', 'gauge', (emit) => emit({}, this.opts.intervalMs / 1000)));
     x.register(
       new CollectedMetric('ethburst_device_interval_seconds', 'Effective sampling interval of a device (longer than the configured one while backing off)', 'gauge', (emit) =>
-        each((_d, device) => emit({ device }, this.opts.intervalMs / 1000))(),
+        each((d, device) => emit({ device }, d.intervalMs / 1000))(),
       ),
     );
     x.register(
-      new CollectedMetric('ethburst_backoff_events_total', 'Times sampling of a device was slowed down because its ioctl was slow or failing', 'counter', (emit) => each((_d, device) => emit({ device }, 0))()),
+      new CollectedMetric('ethburst_backoff_events_total', 'Times sampling of a device was slowed down because its ioctl was slow, timing out, or its ENA admin queue reported errors', 'counter', (emit) =>
+        each((d, device) => emit({ device }, d.backoffEvents))(),
+      ),
     );
     x.register(new CollectedMetric('ethburst_sampler_ticks_total', 'Sampler ticks run', 'counter', (emit) => emit({}, this.opts.sourceCounters?.().ticks ?? this.ticks)));
     x.register(

@@ -43,8 +43,19 @@ export interface NativeSampler {
   readonly running: boolean;
 }
 
+/** Adaptive back-off of slow or failing devices; see native/sampler.h. */
+export interface NativeBackoffOptions {
+  enabled?: boolean;
+  /** p99 of recent ioctl durations above this backs a device off. Default 20 ms. */
+  thresholdNs?: number;
+  /** The slowest a backed-off device is sampled. Default 1 s. */
+  maxIntervalNs?: number;
+  /** Healthy calls in a row before stepping back toward the configured interval. Default 10. */
+  recoverAfter?: number;
+}
+
 export interface NativeAddon {
-  Sampler: new (ring: Uint32Array, intervalNs: number) => NativeSampler;
+  Sampler: new (ring: Uint32Array, intervalNs: number, backoff?: NativeBackoffOptions) => NativeSampler;
   probe(device: string): Promise<NativeProbe>;
   probeSync(device: string): NativeProbe;
   benchGstats(device: string, iterations: number): NativeBenchResult;

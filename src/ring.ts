@@ -18,6 +18,10 @@ const H_STATE = 7;
 export const KIND_PAD = 1;
 export const KIND_SAMPLE = 2;
 export const KIND_TICK = 3;
+export const KIND_INTERVAL = 4;
+
+/** Why the native sampler changed a device's interval (native/ring.h IntervalReason). */
+export const INTERVAL_REASONS: Readonly<Record<number, string>> = { 1: 'slow', 2: 'error', 3: 'admin_queue', 4: 'recovered' };
 export const SAMPLE_HEADER_WORDS = 6;
 
 const TWO_32 = 4294967296;
@@ -41,6 +45,8 @@ export interface RingHandler {
    */
   sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, n: number, ring: Uint32Array, valuesAt: number): void;
   tick(seq: number, deadlineNs: number, latenessNs: number, missed: number, devices: number): void;
+  /** The native back-off changed a device's interval; `evidenceNs` is the p99 or the call that triggered it. */
+  interval(id: number, reason: number, monoNs: number, intervalNs: number, evidenceNs: number): void;
 }
 
 /** Cumulative counters kept by the native thread, widened past u32 here. */
@@ -104,6 +110,9 @@ export class RingReader {
         records++;
       } else if (kind === KIND_TICK) {
         h.tick(ring[at + 3]! * TWO_32 + ring[at + 2]!, ring[at + 5]! * TWO_32 + ring[at + 4]!, ring[at + 7]! * TWO_32 + ring[at + 6]!, ring[at + 8]!, ring[at + 9]!);
+        records++;
+      } else if (kind === KIND_INTERVAL) {
+        h.interval(ring[at + 2]!, ring[at + 3]!, ring[at + 5]! * TWO_32 + ring[at + 4]!, ring[at + 7]! * TWO_32 + ring[at + 6]!, ring[at + 9]! * TWO_32 + ring[at + 8]!);
         records++;
       } else if (kind !== KIND_PAD || words === 0) {
         throw new Error(`corrupt sample ring: kind ${kind}, length ${words} at ${read}`);

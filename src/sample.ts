@@ -72,6 +72,8 @@ export interface SampleSink {
   deviceRemoved?(device: string, timeMs: number): void;
   /** Native sampler only: cadence facts for one tick. */
   tick?(t: Readonly<TickStats>): void;
+  /** Native sampler only: a device's effective interval changed (back-off or recovery). */
+  deviceInterval?(device: string, intervalMs: number, reason: string, timeMs: number): void;
 }
 
 /**

@@ -6,8 +6,8 @@
 import { discover, sysfsHost, type Candidate, type DeviceSelection, type DiscoveryHost, type DiscoveryResult } from './discovery.js';
 import { EthtoolError, errnoCode } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
-import { loadNative, type NativeAddon, type NativeSampler } from './native.js';
-import { RingReader, createRing, type RingCounters, type RingHandler } from './ring.js';
+import { loadNative, type NativeAddon, type NativeBackoffOptions, type NativeSampler } from './native.js';
+import { INTERVAL_REASONS, RingReader, createRing, type RingCounters, type RingHandler } from './ring.js';
 import { makeLayout, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';
 
 const ENODEV = 19;
@@ -28,6 +28,8 @@ export interface NativeSourceOptions {
   readonly addon?: NativeAddon;
   readonly host?: DiscoveryHost;
   readonly log?: Logger;
+  /** Adaptive back-off (on by default). */
+  readonly backoff?: NativeBackoffOptions;
 }
 
 interface Tracked {
@@ -117,7 +119,7 @@ export class NativeSource implements StatsSource, RingHandler {
     this.sink = sink;
     const ring = createRing(this.opts.ringWords ?? 1 << 20);
     this.reader = new RingReader(ring);
-    this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6));
+    this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6), this.opts.backoff ?? {});
     for (const c of found.selected) this.addDevice(c);
     const err = this.native.start();
     if (err !== 0) throw new EthtoolError(err, '*', 'socket');
@@ -244,6 +246,21 @@ export class NativeSource implements StatsSource, RingHandler {
     h.ok = true;
     h.lastError = null;
     this.sink.sample(v);
+  }
+
+  /** @internal RingHandler */
+  interval(id: number, reason: number, _monoNs: number, intervalNs: number, evidenceNs: number): void {
+    const t = this.byId.get(id);
+    if (!t) return;
+    const why = INTERVAL_REASONS[reason] ?? `reason ${reason}`;
+    const intervalMs = intervalNs / 1e6;
+    this.log.log(why === 'recovered' ? 'info' : 'warn', why === 'recovered' ? 'device recovering: sampling faster' : 'device unwell: sampling slower', {
+      device: t.info.name,
+      reason: why,
+      interval_ms: intervalMs,
+      evidence_ms: +(evidenceNs / 1e6).toFixed(3),
+    });
+    this.sink?.deviceInterval?.(t.info.name, intervalMs, why, Date.now());
   }
 
   /** @internal RingHandler */

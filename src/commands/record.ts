@@ -4,7 +4,7 @@
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { defineCommand } from '../command.js';
-import { checkDiscovery, deviceFlags, intervalFlag, selectionFrom } from '../device-flags.js';
+import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
 import { InputError } from '../errors.js';
 import { NativeSource } from '../sampler.js';
 import type { Sample } from '../sample.js';
@@ -25,6 +25,8 @@ export default defineCommand({
       intervalMs: flags.interval,
       selection: selectionFrom(flags),
       rescanMs: flags.rescan,
+      backoff: backoffFrom(flags),
+      extraDevices: fakeDeviceNames(io.env),
       // Lines reach the file within half a second of being sampled.
       drainMs: 500,
     });

@@ -4,12 +4,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { defineCommand } from '../command.js';
-import { checkDiscovery, deviceFlags, intervalFlag, selectionFrom } from '../device-flags.js';
+import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
 import { ALLOWANCE_EXCEEDED } from '../ena-stats.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../exporter.js';
 import { trackedStatMatcher } from '../aggregator.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
+import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../replay.js';
 import { NativeSource } from '../sampler.js';
 import type { StatsSource } from '../sample.js';
@@ -88,7 +89,14 @@ export default defineCommand({
     let native: NativeSource | null = null;
     let sourceName = flags.source;
     if (flags.source === 'native') {
-      native = new NativeSource({ intervalMs: flags.interval, selection: selectionFrom(flags), rescanMs: flags.rescan, log });
+      native = new NativeSource({
+        intervalMs: flags.interval,
+        selection: selectionFrom(flags),
+        rescanMs: flags.rescan,
+        backoff: backoffFrom(flags),
+        extraDevices: fakeDeviceNames(io.env),
+        log,
+      });
       checkDiscovery(await native.prepare());
       source = native;
     } else if (flags.source === 'simulate') {
@@ -126,7 +134,7 @@ export default defineCommand({
       version: version(),
       ...(native ? { sourceCounters: () => native!.counters } : {}),
     });
-    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval }) });
+    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval }), assets: pageAssets() });
     await listenOn(server, listen[0], listen[1]);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : listen[1];
