@@ -222,7 +222,7 @@ void Sampler::SampleDevice(Device& d) {
     d.need_layout = true;
     d.force_new_generation = true;
     PublishSample(d, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
-    Assess(d, err, t1 - t0, nullptr, 0);
+    Assess(d, err, t1 - t0, t1, nullptr, 0);
     return;
   }
   if (n != d.count) {
@@ -236,13 +236,15 @@ void Sampler::SampleDevice(Device& d) {
   }
   const uint64_t* values = reinterpret_cast<const uint64_t*>(buffer_.get()->data);
   PublishSample(d, d.generation, t1, wall, t1 - t0, 0, n, values);
-  Assess(d, 0, t1 - t0, values, n);
+  Assess(d, 0, t1 - t0, t1, values, n);
 }
 
-int64_t Sampler::WindowP99(const Device& d) {
-  int n = d.window_len;
+int64_t Sampler::WindowP99(const Device& d, int64_t now) {
+  int n = 0;
+  for (int i = 0; i < d.window_len; i++) {
+    if (now - d.window_at[i] <= Device::kWindowNs) sort_scratch_[n++] = d.window[i];
+  }
   if (n == 0) return 0;
-  std::copy(d.window, d.window + n, sort_scratch_);
   // Nearest rank: the ceil(0.99 n)-th smallest. Over a short window that is
   // the maximum, which is the cautious answer right after a change.
   int rank = (99 * n + 99) / 100 - 1;
@@ -250,7 +252,7 @@ int64_t Sampler::WindowP99(const Device& d) {
   return sort_scratch_[rank];
 }
 
-void Sampler::Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* values, uint32_t n) {
+void Sampler::Assess(Device& d, int err, int64_t ioctl_ns, int64_t now, const uint64_t* values, uint32_t n) {
   if (!backoff_.enabled) return;
   uint32_t reason = 0;
   int64_t evidence = ioctl_ns;
@@ -258,6 +260,7 @@ void Sampler::Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* value
     reason = kReasonError;
   } else if (err == 0) {
     d.window[d.window_next] = ioctl_ns;
+    d.window_at[d.window_next] = now;
     d.window_next = (d.window_next + 1) % Device::kWindow;
     if (d.window_len < Device::kWindow) d.window_len++;
     bool admin_rose = false;
@@ -268,7 +271,7 @@ void Sampler::Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* value
       d.admin_prev[k] = values[i];
     }
     d.admin_have_prev = true;
-    int64_t p99 = WindowP99(d);
+    int64_t p99 = WindowP99(d, now);
     if (admin_rose) {
       reason = kReasonAdminQueue;
     } else if (p99 > backoff_.threshold_ns) {
@@ -288,7 +291,7 @@ void Sampler::Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* value
     return;
   }
   if (current > interval_ns_ && ++d.healthy_streak >= backoff_.recover_after) {
-    ChangeInterval(d, std::max(current / 2, interval_ns_), kReasonRecovered, WindowP99(d));
+    ChangeInterval(d, std::max(current / 2, interval_ns_), kReasonRecovered, WindowP99(d, now));
   }
 }
 

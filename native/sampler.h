@@ -66,9 +66,12 @@ class Sampler {
     bool need_layout = true;
     bool force_new_generation = false;
     int64_t next_due_ns = 0;
-    // Back-off state: the last kWindow call durations, and health counters.
+    // Back-off state: the durations (and end times) of the calls in the
+    // last kWindowNs, at most kWindow of them, and health counters.
     static constexpr int kWindow = 100;
+    static constexpr int64_t kWindowNs = 10'000'000'000;
     int64_t window[kWindow] = {};
+    int64_t window_at[kWindow] = {};
     int window_len = 0;
     int window_next = 0;
     uint32_t healthy_streak = 0;
@@ -93,9 +96,9 @@ class Sampler {
   void PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err,
                      uint32_t n, const uint64_t* values);
   // Judges one call and changes the device's interval when the policy says so.
-  void Assess(Device& d, int err, int64_t ioctl_ns, const uint64_t* values, uint32_t n);
+  void Assess(Device& d, int err, int64_t ioctl_ns, int64_t now, const uint64_t* values, uint32_t n);
   void ChangeInterval(Device& d, int64_t interval_ns, uint32_t reason, int64_t evidence_ns);
-  int64_t WindowP99(const Device& d);
+  int64_t WindowP99(const Device& d, int64_t now);
   std::shared_ptr<Device> Find(uint32_t id);
 
   RingWriter ring_;

@@ -1,0 +1,25 @@
+// Builds the LD_PRELOAD fake-ENA shim (test/shim/fake-ena.c) once per run.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SOURCE = fileURLToPath(new URL('../shim/fake-ena.c', import.meta.url));
+const OUT_DIR = fileURLToPath(new URL('../../build/test/', import.meta.url));
+export const SHIM = `${OUT_DIR}fake-ena.so`;
+
+export const haveCc = spawnSync('sh', ['-c', 'command -v cc']).status === 0;
+
+/** Compiles the shim if it is missing or older than its source; returns its path. */
+export function buildShim(): string {
+  if (existsSync(SHIM) && statSync(SHIM).mtimeMs >= statSync(SOURCE).mtimeMs) return SHIM;
+  mkdirSync(OUT_DIR, { recursive: true });
+  const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', SHIM, SOURCE, '-ldl', '-lpthread'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building the fake-ENA shim failed: ${r.stderr}`);
+  return SHIM;
+}
+
+/** Environment that makes the named fake devices exist for a child process. */
+export function shimEnv(devices: string): NodeJS.ProcessEnv {
+  return { LD_PRELOAD: buildShim(), ETHBURST_FAKE_ENA: devices };
+}
