@@ -36,8 +36,12 @@ export function selectionFrom(flags: FlagValues<typeof deviceFlags>) {
   return { devices: flags.device, include: flags['device-include'], exclude: flags['device-exclude'] };
 }
 
-/** Refuses to start when an explicit device is unusable or nothing was found. */
-export function checkDiscovery(found: DiscoveryResult): void {
+/**
+ * Refuses to start when an explicit device is unusable or nothing was found.
+ * With `allowEmpty` (serve with a name pattern) an empty result is fine:
+ * matching interfaces may be hot-plugged later and found by a re-scan.
+ */
+export function checkDiscovery(found: DiscoveryResult, allowEmpty = false): void {
   const first = found.failed[0];
   if (first) {
     const why =
@@ -48,7 +52,7 @@ export function checkDiscovery(found: DiscoveryResult): void {
           : `${first.op} failed: ${first.code}`;
     throw new UsageError(`--device ${first.device}: ${why}`);
   }
-  if (found.selected.length === 0) {
+  if (found.selected.length === 0 && !allowEmpty) {
     throw new UsageError('no interface with ethtool statistics found (name one with --device)');
   }
 }

@@ -58,6 +58,8 @@ export class NativeSource implements StatsSource, RingHandler {
   private readonly byId = new Map<number, Tracked>();
   private readonly byName = new Map<string, Tracked>();
   private readonly health = new Map<string, { ok: boolean; lastError: string | null; samples: number }>();
+  /** When each device was last dropped for ENODEV (Date.now()). */
+  private readonly vanishedAt = new Map<string, number>();
   private nextId = 1;
   private native: NativeSampler | null = null;
   private reader: RingReader | null = null;
@@ -160,6 +162,7 @@ export class NativeSource implements StatsSource, RingHandler {
   /** Looks for added, removed and re-created interfaces now. */
   async rescan(): Promise<void> {
     if (this.stopped || !this.native) return;
+    const started = Date.now();
     const found = await discover(this.opts.selection, this.host, this.opts.extraDevices);
     if (this.stopped) return;
     const now = Date.now();
@@ -173,11 +176,13 @@ export class NativeSource implements StatsSource, RingHandler {
         this.addDevice(c);
       } else if (t) {
         this.native.revalidate(t.id);
-      } else {
+      } else if ((this.vanishedAt.get(c.info.name) ?? -Infinity) < started) {
+        // Not if it vanished while we were probing: that probe saw it alive.
         this.addDevice(c);
       }
     }
     for (const t of [...this.byName.values()]) if (!seen.has(t.info.name)) this.removeDevice(t, now);
+    for (const [name, at] of this.vanishedAt) if (at < started) this.vanishedAt.delete(name);
   }
 
   private addDevice(c: Candidate): void {
@@ -220,7 +225,10 @@ export class NativeSource implements StatsSource, RingHandler {
       this.sink.sample(v);
       // A vanished interface is dropped now; a re-scan brings it back as a
       // new device (and a new epoch) if it returns.
-      if (errno === ENODEV) this.removeDevice(t, v.timeMs);
+      if (errno === ENODEV) {
+        this.vanishedAt.set(t.info.name, Date.now());
+        this.removeDevice(t, v.timeMs);
+      }
       return;
     }
     if (t.layout === null || t.layout.generation !== generation) {

@@ -97,7 +97,9 @@ export default defineCommand({
         extraDevices: fakeDeviceNames(io.env),
         log,
       });
-      checkDiscovery(await native.prepare());
+      const found = await native.prepare();
+      checkDiscovery(found, flags['device-include'].length > 0);
+      if (found.selected.length === 0) log.log('warn', 'no interface matches yet; waiting for a re-scan to find one', { rescan_ms: flags.rescan });
       source = native;
     } else if (flags.source === 'simulate') {
       const startMs = Math.ceil(Date.now() / flags.interval) * flags.interval;

@@ -36,12 +36,13 @@ export interface VethPair {
   remove(): void;
 }
 
-/** Creates a veth whose peer is in a fresh namespace; `queues` sets rx/tx queue counts. */
-export function createVeth(opts: { queues?: number } = {}): VethPair {
-  const name = uniqueName('ebt');
+/** Creates a veth whose peer is in a namespace (a fresh one unless `netns` names an existing one). */
+export function createVeth(opts: { queues?: number; prefix?: string; netns?: string } = {}): VethPair {
+  const name = uniqueName(opts.prefix ?? 'ebt');
   const peer = uniqueName('ebp');
-  const netns = uniqueName('ebns');
-  sh('ip', ['netns', 'add', netns]);
+  const ownNetns = opts.netns === undefined;
+  const netns = opts.netns ?? uniqueName('ebns');
+  if (ownNetns) sh('ip', ['netns', 'add', netns]);
   const q = opts.queues ? ['numtxqueues', String(opts.queues), 'numrxqueues', String(opts.queues)] : [];
   sh('ip', ['link', 'add', name, ...q, 'type', 'veth', 'peer', 'name', peer, ...q, 'netns', netns]);
   sh('ip', ['link', 'set', name, 'up']);
@@ -55,9 +56,16 @@ export function createVeth(opts: { queues?: number } = {}): VethPair {
       if (removed) return;
       removed = true;
       spawnSync('ip', ['link', 'del', name]);
-      spawnSync('ip', ['netns', 'del', netns]);
+      if (ownNetns) spawnSync('ip', ['netns', 'del', netns]);
     },
   };
+}
+
+/** A network namespace for many veth peers; `remove()` deletes it. */
+export function createNetns(): { name: string; remove(): void } {
+  const name = uniqueName('ebns');
+  sh('ip', ['netns', 'add', name]);
+  return { name, remove: () => void spawnSync('ip', ['netns', 'del', name]) };
 }
 
 /** `ethtool -S DEV` as an ordered list of [name, value]. */
