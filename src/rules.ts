@@ -1,0 +1,417 @@
+// The recording and alerting rules, written once. `ethburst rules` renders
+// them as a plain Prometheus rules file, a prometheus-operator
+// PrometheusRule and an ACK RuleGroupsNamespace for Amazon Managed Service
+// for Prometheus; the copies under deploy/ are generated from here and a
+// test fails when they are stale.
+//
+// Every alert must fire at scrape intervals of 15 s, 30 s and 60 s and at a
+// rule-evaluation interval of 60 s (AMP's default). The seed guide's
+// `rate(x[30s]) > 0` at a 30 s scrape almost never sees the two samples
+// rate() needs, so it stays silent through real bursts. Hence:
+//   - counter windows are 5m (at least 4x the slowest scrape interval we
+//     support, 60 s), or 10m where an alert wants a sustained condition;
+//   - gauges (conntrack available, up, device interval) need one sample;
+//   - burst alerts carry keep_firing_for, so one burst gives one stable
+//     alert instead of a flap per evaluation.
+// Annotations use only $labels, never $value: the text is then exactly
+// predictable, which the promtool unit tests rely on.
+
+import { UsageError } from './errors.js';
+
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly keep_firing_for?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+}
+
+export type Rule = AlertingRule | RecordingRule;
+
+export interface RuleGroup {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+}
+
+export interface RuleOptions {
+  /** The `job` label ethburst is scraped under (PodMonitor jobLabel, ADOT/Prometheus job_name). */
+  readonly job: string;
+  /** URL of deploy/RUNBOOK.md; each alert links to `#<alertname lowercased>`. */
+  readonly runbookBase: string;
+}
+
+export const DEFAULT_RULE_OPTIONS: RuleOptions = {
+  job: 'ethburst',
+  runbookBase: 'https://github.com/OWNER/ethburst/blob/main/deploy/RUNBOOK.md',
+};
+
+/** The five ENA allowance counters, by raw stat name. */
+export const ALLOWANCE_STATS = [
+  'bw_in_allowance_exceeded',
+  'bw_out_allowance_exceeded',
+  'pps_allowance_exceeded',
+  'conntrack_allowance_exceeded',
+  'linklocal_allowance_exceeded',
+] as const;
+export type AllowanceStat = (typeof ALLOWANCE_STATS)[number];
+
+/** Bursts longer than this many seconds raise EnaLongAllowanceBurst; must be a bucket bound of ethtool_burst_duration_seconds. */
+export const LONG_BURST_SECONDS = 1;
+/** EnaConntrackAllowanceLow threshold, in connections the instance can still track. */
+export const CONNTRACK_LOW = 5000;
+
+interface AllowanceAlert {
+  readonly alert: string;
+  readonly stat: AllowanceStat;
+  readonly severity: 'warning' | 'critical';
+  readonly summary: string;
+  readonly what: string;
+}
+
+const ALLOWANCE_ALERTS: readonly AllowanceAlert[] = [
+  {
+    alert: 'EnaLinkLocalAllowanceExceeded',
+    stat: 'linklocal_allowance_exceeded',
+    severity: 'warning',
+    summary: 'Link-local (DNS/IMDS/NTP) packets dropped on {{ $labels.device }} of {{ $labels.instance }}',
+    what:
+      'exceeded the per-ENI packet-per-second limit for traffic to link-local services (Amazon DNS resolver, instance metadata, Amazon Time Sync; 1024 PPS per ENI for the resolver). Expect DNS timeouts and retries on this node',
+  },
+  {
+    alert: 'EnaPpsAllowanceExceeded',
+    stat: 'pps_allowance_exceeded',
+    severity: 'warning',
+    summary: 'Packets dropped or queued for the instance PPS allowance on {{ $labels.device }} of {{ $labels.instance }}',
+    what: "exceeded the instance type's packets-per-second allowance (bidirectional, shared by all ENIs of the instance)",
+  },
+  {
+    alert: 'EnaBwInAllowanceExceeded',
+    stat: 'bw_in_allowance_exceeded',
+    severity: 'warning',
+    summary: 'Inbound packets dropped or queued for the bandwidth allowance on {{ $labels.device }} of {{ $labels.instance }}',
+    what: "exceeded the instance type's inbound aggregate bandwidth allowance (often in bursts far shorter than the scrape interval)",
+  },
+  {
+    alert: 'EnaBwOutAllowanceExceeded',
+    stat: 'bw_out_allowance_exceeded',
+    severity: 'warning',
+    summary: 'Outbound packets dropped or queued for the bandwidth allowance on {{ $labels.device }} of {{ $labels.instance }}',
+    what: "exceeded the instance type's outbound aggregate bandwidth allowance (often in bursts far shorter than the scrape interval)",
+  },
+  {
+    alert: 'EnaConntrackAllowanceExceeded',
+    stat: 'conntrack_allowance_exceeded',
+    severity: 'critical',
+    summary: 'New connections dropped: connection-tracking allowance exhausted on {{ $labels.instance }} ({{ $labels.device }})',
+    what: 'hit the maximum number of tracked connections of the instance type, so packets of new connections were dropped',
+  },
+];
+
+function q(s: string): string {
+  // PromQL string literals accept Go-style escapes; JSON's are a subset.
+  return JSON.stringify(s);
+}
+
+function runbook(opts: RuleOptions, alert: string): string {
+  return `${opts.runbookBase}#${alert.toLowerCase()}`;
+}
+
+/** The rule groups, in the order they are written out. */
+export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[] {
+  const job = `job=${q(opts.job)}`;
+  const alerts: AlertingRule[] = [];
+
+  for (const a of ALLOWANCE_ALERTS) {
+    alerts.push({
+      alert: a.alert,
+      // A single counter's increase() is > 0 exactly when the counter rose
+      // between two samples in the window (a drop to 0 on a driver reset
+      // counts as a reset, not as drops); 5m holds >= 4 scrapes at 60 s.
+      expr: `increase(ethtool_${a.stat}_total[5m]) > 0`,
+      keep_firing_for: '10m',
+      labels: { severity: a.severity },
+      annotations: {
+        summary: a.summary,
+        description: `ENA interface {{ $labels.device }} on {{ $labels.instance }} counted ${a.stat} in the last 5 minutes: the interface ${a.what}. ethburst samples every 100 ms; see the ethburst dashboard for seconds with drops and burst durations.`,
+        runbook_url: runbook(opts, a.alert),
+      },
+    });
+  }
+
+  alerts.push({
+    alert: 'EnaConntrackAllowanceLow',
+    // A gauge: one sample is enough at any scrape interval. The value is
+    // instance-wide; secondary ENIs may report it late (amzn-drivers#291).
+    expr: `ethtool_conntrack_allowance_available < ${CONNTRACK_LOW}`,
+    for: '5m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Fewer than ' + String(CONNTRACK_LOW) + ' trackable connections left on {{ $labels.instance }} ({{ $labels.device }})',
+      description:
+        'ENA interface {{ $labels.device }} on {{ $labels.instance }} has reported conntrack_allowance_available below ' +
+        String(CONNTRACK_LOW) +
+        ' for 5 minutes. When it reaches 0, packets of new connections are dropped (conntrack_allowance_exceeded).',
+      runbook_url: runbook(opts, 'EnaConntrackAllowanceLow'),
+    },
+  });
+
+  // Bursts longer than LONG_BURST_SECONDS, cumulative since the exporter
+  // started. Compared with its value 5m ago rather than as a difference of
+  // two increase() calls: increase() extrapolates each series on its own
+  // and, on a young histogram, _count and one bucket extrapolate
+  // differently, which can invent a "long burst" out of short ones.
+  const le = q(String(LONG_BURST_SECONDS));
+  const longBursts = (offset: string): string =>
+    `ethtool_burst_duration_seconds_count${offset} - ignoring (le) ethtool_burst_duration_seconds_bucket{le=${le}}${offset}`;
+  alerts.push({
+    alert: 'EnaLongAllowanceBurst',
+    expr: `(\n  (${longBursts('')})\n  -\n  (${longBursts(' offset 5m')})\n) > 0`,
+    keep_firing_for: '10m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'ENA drop burst longer than ' + String(LONG_BURST_SECONDS) + ' s ({{ $labels.stat }}) on {{ $labels.device }} of {{ $labels.instance }}',
+      description:
+        'ethburst saw {{ $labels.stat }} rise on consecutive 100 ms samples for more than ' +
+        String(LONG_BURST_SECONDS) +
+        ' s on {{ $labels.device }} of {{ $labels.instance }} in the last 5 minutes. Sustained shaping, not a micro-burst: the workload needs less traffic or a larger instance.',
+      runbook_url: runbook(opts, 'EnaLongAllowanceBurst'),
+    },
+  });
+
+  alerts.push({
+    alert: 'EthburstSamplerDegraded',
+    // Instance-wide conditions have no device label; label_replace() gives
+    // them device="all" so every alert carries one.
+    expr: [
+      'label_replace(',
+      '    increase(ethburst_sampler_missed_ticks_total[10m]) > 60',
+      '  or',
+      '    increase(ethburst_ring_overruns_total[10m]) > 0',
+      '  or',
+      '    sum without (code) (increase(ethburst_sample_errors_total[10m])) > 10',
+      '  or',
+      '    ethburst_device_interval_seconds > ignoring (device) group_left ethburst_sampler_interval_seconds',
+      '  or',
+      '    increase(ethburst_backoff_events_total[10m]) > 0',
+      '  , "device", "all", "device", ""',
+      ')',
+    ].join('\n'),
+    for: '5m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'ethburst sampling is degraded on {{ $labels.instance }} ({{ $labels.device }})',
+      description:
+        'ethburst on {{ $labels.instance }} is missing 100 ms ticks, losing samples (ring overruns), failing reads or has backed off to a longer interval on {{ $labels.device }}. Bursts shorter than the effective interval may go unseen; the raw counters stay exact.',
+      runbook_url: runbook(opts, 'EthburstSamplerDegraded'),
+    },
+  });
+
+  alerts.push({
+    alert: 'EthburstDown',
+    // up is written on every scrape, so one sample decides; absent() covers
+    // a workspace where no ethburst target reports at all.
+    expr: [
+      'label_replace(',
+      '  label_replace(',
+      `    up{${job}} == 0 or absent(up{${job}})`,
+      '    , "device", "all", "device", ""',
+      '  ), "instance", "none", "instance", ""',
+      ')',
+    ].join('\n'),
+    for: '5m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'ethburst is down or not scraped ({{ $labels.instance }})',
+      description: `Prometheus has not scraped ethburst (job ${opts.job}) on {{ $labels.instance }} successfully for 5 minutes, or no ethburst target exists at all (instance "none"). ENA allowance drops on the affected nodes are not being watched.`,
+      runbook_url: runbook(opts, 'EthburstDown'),
+    },
+  });
+
+  const rateAll = ALLOWANCE_STATS.map((s) => `label_replace(rate(ethtool_${s}_total[5m]), "stat", ${q(s)}, "", "")`).join('\nor\n');
+  const recording: RecordingRule[] = [
+    // One series name for the five allowance counters, told apart by stat,
+    // so a dashboard or an ad-hoc query over days needs one selector.
+    { record: 'instance_device_stat:ethtool_allowance_exceeded:rate5m', expr: rateAll },
+    // The bw/pps/conntrack allowances are per instance; each ENI reports
+    // what was shaped on it, so the instance view is the sum over ENIs.
+    {
+      record: 'instance_stat:ethtool_allowance_exceeded:rate5m',
+      expr: 'sum without (device) (instance_device_stat:ethtool_allowance_exceeded:rate5m)',
+    },
+    {
+      record: 'instance_device_stat:ethtool_seconds_with_drops:increase5m',
+      expr: 'increase(ethtool_second_increase_count[5m]) - ignoring (le) increase(ethtool_second_increase_bucket{le="0"}[5m])',
+    },
+    { record: 'instance_device_stat:ethtool_bursts:increase5m', expr: 'increase(ethtool_burst_duration_seconds_count[5m])' },
+    { record: 'instance_device_stat:ethtool_peak_rate_per_second:max5m', expr: 'max_over_time(ethtool_peak_rate_per_second[5m])' },
+  ];
+
+  return [
+    { name: 'ethburst.recording', rules: recording },
+    { name: 'ethburst.alerts', rules: alerts },
+  ];
+}
+
+export function alertNames(groups: readonly RuleGroup[] = ruleGroups()): string[] {
+  return groups.flatMap((g) => g.rules.flatMap((r) => ('alert' in r ? [r.alert] : [])));
+}
+
+// ---------------------------------------------------------------------------
+// Output. A small YAML writer, because `ethburst rules` runs in production
+// images without dev dependencies, and JSON (valid YAML) would make the
+// committed files hard to review.
+
+type Yaml = string | number | boolean | readonly Yaml[] | { readonly [k: string]: Yaml | undefined };
+
+// Colons are fine inside a plain scalar unless followed by a space, so
+// recording-rule names stay unquoted.
+const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./:-]*(?<!:)$/;
+const DURATION_LIKE = /^[0-9]+(ms|s|m|h|d|w|y)$/;
+// YAML 1.1 parsers (PyYAML, Go yaml.v2) read these as booleans or null.
+const RESERVED = /^(true|false|yes|no|on|off|y|n|null|~)$/i;
+
+function scalar(s: string | number | boolean): string {
+  if (typeof s !== 'string') return String(s);
+  if ((PLAIN.test(s) && !RESERVED.test(s)) || DURATION_LIKE.test(s)) return s;
+  // Double-quoted YAML accepts JSON's escapes.
+  return JSON.stringify(s);
+}
+
+function blockLines(s: string, pad: string): string[] {
+  const body = s.endsWith('\n') ? s.slice(0, -1) : s;
+  if (/^\s/.test(body) || body.includes('\r') || body.includes('\t')) throw new Error('block scalar must not start with white space or contain tabs/CR');
+  return body.split('\n').map((l) => (l === '' ? '' : pad + l));
+}
+
+function isMultiLine(v: Yaml | undefined): v is string {
+  return typeof v === 'string' && v.includes('\n');
+}
+
+// PromQL reads best as a literal block: no escaped quotes, as in
+// kube-prometheus and the AMP documentation.
+const BLOCK_KEYS = new Set(['expr']);
+
+function emit(v: Yaml, indent: number): string[] {
+  const pad = ' '.repeat(indent);
+  if (Array.isArray(v)) {
+    const out: string[] = [];
+    for (const item of v as readonly Yaml[]) {
+      if (isMultiLine(item)) {
+        out.push(`${pad}- ${item.endsWith('\n') ? '|' : '|-'}`, ...blockLines(item, pad + '  '));
+      } else if (typeof item !== 'object') {
+        out.push(`${pad}- ${scalar(item)}`);
+      } else if (Array.isArray(item)) {
+        throw new Error('nested sequences are not supported');
+      } else {
+        const sub = emit(item, indent + 2);
+        if (sub.length === 0) out.push(`${pad}- {}`);
+        else out.push(`${pad}- ${sub[0]!.slice(indent + 2)}`, ...sub.slice(1));
+      }
+    }
+    return out;
+  }
+  if (typeof v !== 'object') return [pad + scalar(v)];
+  const out: string[] = [];
+  for (const [k, val] of Object.entries(v)) {
+    if (val === undefined) continue;
+    const key = `${pad}${scalar(k)}:`;
+    if (isMultiLine(val) || (BLOCK_KEYS.has(k) && typeof val === 'string' && !/^\s/.test(val))) out.push(`${key} ${val.endsWith('\n') ? '|' : '|-'}`, ...blockLines(val, pad + '  '));
+    else if (typeof val !== 'object') out.push(`${key} ${scalar(val)}`);
+    else if (Array.isArray(val) && val.length === 0) out.push(`${key} []`);
+    else if (!Array.isArray(val) && Object.keys(val).length === 0) out.push(`${key} {}`);
+    else out.push(key, ...emit(val, indent + 2));
+  }
+  return out;
+}
+
+export function toYaml(doc: Yaml): string {
+  return `${emit(doc, 0).join('\n')}\n`;
+}
+
+function groupsDoc(groups: readonly RuleGroup[]): Yaml {
+  return { groups: groups.map((g) => ({ name: g.name, rules: g.rules.map((r) => ({ ...r })) })) };
+}
+
+export type RulesFormat = 'prometheus' | 'operator' | 'ack';
+export const RULES_FORMATS: readonly RulesFormat[] = ['prometheus', 'operator', 'ack'];
+
+export interface RenderOptions extends RuleOptions {
+  readonly format: RulesFormat;
+  /** metadata.namespace of the PrometheusRule / RuleGroupsNamespace. */
+  readonly namespace: string;
+  /** spec.workspaceID of the RuleGroupsNamespace. */
+  readonly workspaceId: string;
+}
+
+export const DEFAULT_RENDER_OPTIONS: Omit<RenderOptions, 'format'> = {
+  ...DEFAULT_RULE_OPTIONS,
+  namespace: 'ethburst',
+  workspaceId: 'ws-EXAMPLE',
+};
+
+/** Where each format's committed copy lives, relative to the repository root. */
+export const GENERATED_FILES: Readonly<Record<RulesFormat, string>> = {
+  prometheus: 'deploy/prometheus/rules.yaml',
+  operator: 'deploy/kubernetes/prometheusrule.yaml',
+  ack: 'deploy/amp/rulegroupsnamespace.yaml',
+};
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// AMP workspace IDs are "ws-" plus a UUID; the placeholder must pass too.
+const WORKSPACE_ID = /^ws-[0-9A-Za-z][-0-9A-Za-z]*$/;
+
+export function checkRenderOptions(o: RenderOptions): void {
+  if (!DNS_LABEL.test(o.namespace)) throw new UsageError(`--namespace ${o.namespace}: not a Kubernetes namespace name`);
+  if (!WORKSPACE_ID.test(o.workspaceId)) throw new UsageError(`--workspace-id ${o.workspaceId}: not an AMP workspace ID (ws-…)`);
+  if (!/^[A-Za-z0-9_.:/-]+$/.test(o.job)) throw new UsageError(`--job ${o.job}: use letters, digits and _.:/- only`);
+  let url: URL;
+  try {
+    url = new URL(o.runbookBase);
+  } catch {
+    throw new UsageError(`--runbook-base ${o.runbookBase}: not a URL`);
+  }
+  if (url.hash !== '') throw new UsageError(`--runbook-base ${o.runbookBase}: must not contain a #fragment (each alert adds its own)`);
+}
+
+export function renderRules(o: RenderOptions): string {
+  checkRenderOptions(o);
+  const groups = ruleGroups(o);
+  const header = `# Generated by \`ethburst rules --format ${o.format}\` from src/rules.ts; do not edit.\n`;
+  const meta = { name: 'ethburst', namespace: o.namespace, labels: { 'app.kubernetes.io/name': 'ethburst', 'app.kubernetes.io/part-of': 'ethburst' } };
+  switch (o.format) {
+    case 'prometheus':
+      return header + toYaml(groupsDoc(groups));
+    case 'operator':
+      return (
+        header +
+        toYaml({
+          apiVersion: 'monitoring.coreos.com/v1',
+          kind: 'PrometheusRule',
+          metadata: meta,
+          spec: groupsDoc(groups),
+        })
+      );
+    case 'ack':
+      return (
+        header +
+        toYaml({
+          apiVersion: 'prometheusservice.services.k8s.aws/v1alpha1',
+          kind: 'RuleGroupsNamespace',
+          metadata: meta,
+          spec: {
+            // spec.name is immutable in the ACK CRD: renaming means a new namespace in AMP.
+            name: 'ethburst',
+            workspaceID: o.workspaceId,
+            // The string is exactly the rules file AMP receives.
+            configuration: toYaml(groupsDoc(groups)),
+          },
+        })
+      );
+  }
+}
