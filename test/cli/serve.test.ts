@@ -5,42 +5,12 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
-import { parseExposition, value } from '../helpers/exposition.js';
+import { runCli, usageFailure } from '../helpers/cli.js';
+import { value } from '../helpers/exposition.js';
+import { startServe, until } from '../helpers/serve.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
 const dir = mkdtempSync(join(tmpdir(), 'ethburst-serve-'));
-
-/** Starts serve on an ephemeral loopback port; resolves with its base URL once it logs "serving". */
-export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; base: string; done: ReturnType<typeof finished> }> {
-  const child = startCli(['serve', '--listen', '127.0.0.1:0', '--log-format', 'json', ...args], env);
-  const done = finished(child);
-  const base = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = /"msg":"serving","listen":"127\.0\.0\.1:(\d+)"/.exec(buf);
-      if (m) {
-        child.stderr!.off('data', onData);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    };
-    child.stderr!.on('data', onData);
-    child.once('exit', () => reject(new Error(`serve exited early: ${buf}`)));
-  });
-  return { child, base, done };
-}
-
-async function until<T>(f: () => Promise<T | null>, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('serve: bad input stops it before anything starts', () => {
   const script = join(dir, 'bad-script.json');
@@ -77,18 +47,17 @@ describe('serve: bad input stops it before anything starts', () => {
 
 describe.skipIf(!hasEth0)(`serve on this machine's NIC ${hasEth0 ? '' : '(skipped: no eth0)'}`, () => {
   it('with no flags but a port, samples eth0 and becomes ready', async () => {
-    const { child, base, done } = await startServe([]);
+    const s = await startServe([]);
     try {
-      await until(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : null), 'readiness');
-      const p = parseExposition(await (await fetch(`${base}/metrics`)).text());
+      await until(async () => (await fetch(`${s.base}/readyz`)).status === 200, 'readiness');
+      const p = await s.metrics();
       expect(value(p, 'ethtool_info', { device: 'eth0', driver: 'virtio_net' })).toBe(1);
       expect(value(p, 'ethtool_up', { device: 'eth0' })).toBe(1);
       expect(value(p, 'ethburst_sampler_ticks_total')).toBeGreaterThan(0);
       expect(value(p, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })).toBeGreaterThan(0);
     } finally {
-      child.kill('SIGTERM');
+      expect((await s.stop()).status).toBe(0);
     }
-    expect((await done).status).toBe(0);
   });
 });
 

@@ -83,20 +83,20 @@ describe.skipIf(!hasEth0 || !haveEthtool)(`eth0 (virtio_net) ${!hasEth0 ? '(skip
     });
   });
 
-  it('keeps sampling while the event loop is blocked for 1 s: nothing lost, no tick queued', async () => {
+  it.each([1000, 2000])('keeps sampling while the event loop is blocked for %i ms: nothing lost, no tick queued', async (blockMs) => {
     const got: Copy[] = [];
     const s = source(['eth0']);
     const done = s.run(collect(got));
     await new Promise((r) => setTimeout(r, 300));
     const blockStart = Date.now();
-    blockEventLoop(1000);
+    blockEventLoop(blockMs);
     const blockEnd = Date.now();
     await new Promise((r) => setTimeout(r, 300));
     s.stop();
     await done;
     const during = got.filter((c) => c.timeMs > blockStart && c.timeMs < blockEnd);
     // The native thread owns the cadence: it went on at ~10 Hz while JS spun.
-    expect(during.length).toBeGreaterThanOrEqual(5);
+    expect(during.length).toBeGreaterThanOrEqual(blockMs / 200);
     expect(s.counters.overruns).toBe(0);
     // One sample per tick for one device: none lost between ring and sink.
     expect(got.length).toBe(s.counters.ticks);
