@@ -26,7 +26,8 @@ const ALWAYS = JSON.stringify({
     {
       name: 'helper',
       rules: [
-        { record: 'helper:up:sum', expr: 'sum(up{job="prometheus"})' },
+        // By instance: the agent below remote-writes its own up{job="prometheus"} here too.
+        { record: 'helper:up:sum', expr: 'sum by (instance) (up{job="prometheus"})' },
         { alert: 'HelperAlwaysFiring', expr: 'vector(1)', labels: { severity: 'none', device: 'eth9', instance: 'helper' }, annotations: { summary: 'always' } },
       ],
     },
@@ -65,7 +66,7 @@ describe.skipIf(why !== null)(`Prometheus/Alertmanager test helper${why ? ` [SKI
     const groups = (await prom!.rules()).groups;
     expect(groups.map((g) => g.name).sort()).toEqual(['ethburst.alerts', 'ethburst.recording', 'helper']);
     for (const g of groups) for (const r of g.rules) expect(r.health === 'ok' || r.health === 'unknown', `${r.name}: ${r.lastError ?? ''}`).toBe(true);
-    const rec = await prom!.waitForQuery('helper:up:sum');
+    const rec = await prom!.waitForQuery(`helper:up:sum{instance="${prom!.address}"}`);
     expect(Number(rec[0]!.value![1])).toBe(1);
     // With no ethburst targets, EthburstDown's absent() branch is pending.
     await prom!.waitForQuery('ALERTS{alertname="EthburstDown", instance="none"}');
