@@ -247,13 +247,13 @@ describe('Dockerfile', () => {
     expect(text.indexOf('npm prune --omit=dev')).toBeGreaterThan(text.indexOf('npm ci'));
   });
 
-  it('copies only the addon, build/dist, node_modules and package.json into the runtime', () => {
+  it('copies only the addon, build/dist, the live page, node_modules and package.json into the runtime', () => {
     const copies = runtime!.body.filter((l) => /^COPY\b/.test(l));
     const dests = copies.map((l) => {
       expect(l).toMatch(/^COPY --from=build /);
       return l.split(/\s+/).at(-1)!.replace(/^\.\//, '');
     });
-    expect(dests.sort()).toEqual(['build/Release/ethburst.node', 'build/dist', 'node_modules', 'package.json']);
+    expect(dests.sort()).toEqual(['build/Release/ethburst.node', 'build/dist', 'node_modules', 'package.json', 'src/page']);
     expect(runtime!.body.some((l) => /^(ADD|RUN)\b/.test(l))).toBe(false);
   });
 
