@@ -248,6 +248,21 @@ export class Exporter implements SampleSink, AggregationListener {
     }));
   }
 
+  /** Bursts in progress, in the /api/bursts shape plus `open: true`. */
+  openBursts(f: { device?: string | undefined; stat?: string | undefined } = {}): (BurstRecord & { open: true })[] {
+    const out: (BurstRecord & { open: true })[] = [];
+    for (const [device, d] of this.devices) {
+      if (f.device !== undefined && f.device !== device) continue;
+      for (const stat of d.tracks.keys()) {
+        if (f.stat !== undefined && f.stat !== stat) continue;
+        const b = this.aggregator.openBurst(device, stat);
+        if (!b) continue;
+        out.push({ device, stat, start_ms: b.startMs, end_ms: b.endMs, duration_ms: b.endMs - b.startMs, increase: b.increase, peak_rate_per_second: b.peakRatePerSecond, open: true });
+      }
+    }
+    return out.sort((a, b) => a.start_ms - b.start_ms);
+  }
+
   /** Builds the raw-counter snapshot every raw family reads from; call once before rendering. */
   prepareScrape(): void {
     const snap = new Map<string, { labels: Labels; value: number }[]>();

@@ -63,7 +63,7 @@ const INDEX = (source: string, intervalMs: number) => `<!doctype html>
 <p>Sampling every ${intervalMs} ms from <code>${source.replace(/[<>&"]/g, '')}</code>.</p>
 <ul>
 <li><a href="/metrics">/metrics</a>: Prometheus and OpenMetrics exposition</li>
-<li><a href="/api/bursts">/api/bursts</a>?since=&amp;device=&amp;stat=: recent bursts</li>
+<li><a href="/api/bursts">/api/bursts</a>?since=&amp;device=&amp;stat=&amp;open=1: recent bursts (and those in progress)</li>
 <li><a href="/api/series">/api/series</a>?device=&amp;stat=&amp;window=: per-tick increases, full resolution, up to 10 min</li>
 <li><a href="/api/devices">/api/devices</a>: sampled devices and their state</li>
 <li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a></li>
@@ -104,7 +104,11 @@ export function createServer(opts: ServerOptions): Server {
       }
       case '/api/bursts': {
         const since = parseSince(q.get('since'), now());
-        json(res, { bursts: exporter.bursts.query({ sinceMs: since, device: q.get('device') ?? undefined, stat: q.get('stat') ?? undefined }) });
+        const filter = { sinceMs: since, device: q.get('device') ?? undefined, stat: q.get('stat') ?? undefined };
+        const body: Record<string, unknown> = { now_ms: now(), burst_gap_ms: exporter.aggregator.burstGapMs, bursts: exporter.bursts.query(filter) };
+        // Bursts still in progress: they become final after burst_gap_ms without drops.
+        if (q.get('open') === '1') body['open'] = exporter.openBursts(filter);
+        json(res, body);
         return;
       }
       case '/api/series': {
@@ -112,7 +116,7 @@ export function createServer(opts: ServerOptions): Server {
         const stat = q.get('stat');
         const d = describeSource();
         if (device === null || stat === null) {
-          json(res, { interval_ms: d.intervalMs, series: exporter.series.keys() });
+          json(res, { now_ms: now(), interval_ms: d.intervalMs, burst_gap_ms: exporter.aggregator.burstGapMs, series: exporter.series.keys() });
           return;
         }
         const windowText = q.get('window') ?? '5m';
@@ -122,7 +126,8 @@ export function createServer(opts: ServerOptions): Server {
         }
         const ring = exporter.series.get(device, stat);
         if (!ring) throw new HttpError(404, `no series for device "${device.slice(0, 64)}" stat "${stat.slice(0, 64)}"`);
-        json(res, { device, stat, interval_ms: d.intervalMs, window_ms: windowMs, points: ring.since(now() - windowMs) });
+        const t = now();
+        json(res, { device, stat, now_ms: t, interval_ms: d.intervalMs, window_ms: windowMs, points: ring.since(t - windowMs) });
         return;
       }
       case '/api/devices':

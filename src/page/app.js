@@ -29,7 +29,8 @@
   const CHART_LIMIT = 16;
   const FETCH_TIMEOUT_MS = 4000;
   /** The server's default --burst-gap; the API does not say which one it uses. */
-  const ASSUMED_GAP_MS = 2000;
+  // The server says its --burst-gap in /api/series; 2 s (the default) until it has.
+  let ASSUMED_GAP_MS = 2000;
   const BURSTS_KEPT = 1000;
   const BURSTS_SHOWN = 200;
   const CONNTRACK_POINTS = 150;
@@ -259,6 +260,7 @@
 
   async function refreshSeriesList() {
     const list = await getJSON('/api/series');
+    if (typeof list.burst_gap_ms === 'number') ASSUMED_GAP_MS = list.burst_gap_ms;
     const interval = Number(list.interval_ms) || 100;
     const intervalChanged = interval !== state.intervalMs;
     state.intervalMs = interval;

@@ -49,6 +49,8 @@ export class RemoteFeed implements Feed {
   private readonly burstKeys = new Set<string>();
   private devices: WatchDevice[] = [];
   private intervalMs = 100;
+  /** The server's --burst-gap, from /api/series; the default until it says. */
+  private burstGapMs = ASSUMED_BURST_GAP_MS;
   private source = '';
   private refreshes = 0;
   /** Server clock minus ours, learned from the newest sample times. */
@@ -88,7 +90,8 @@ export class RemoteFeed implements Feed {
   }
 
   private async refreshList(): Promise<void> {
-    const r = await this.get<{ interval_ms: number; series: { device: string; stat: string }[] }>('/api/series');
+    const r = await this.get<{ interval_ms: number; burst_gap_ms?: number; series: { device: string; stat: string }[] }>('/api/series');
+    if (typeof r.burst_gap_ms === 'number') this.burstGapMs = r.burst_gap_ms;
     this.intervalMs = r.interval_ms;
     const seen = new Set<string>();
     for (const { device, stat } of r.series) {
@@ -160,7 +163,7 @@ export class RemoteFeed implements Feed {
     const last = new Map<string, BurstRecord>();
     for (const b of this.bursts) last.set(`${b.device}\u0000${b.stat}`, b);
     const series: WatchSeries[] = [...this.history.entries()].map(([key, h]) => {
-      const open = openBurstOf(h.points, ASSUMED_BURST_GAP_MS);
+      const open = openBurstOf(h.points, this.burstGapMs);
       const done = last.get(key) ?? null;
       // Once the server reports the burst finished, it is no longer open.
       const stillOpen = open && !(done && done.start_ms >= open.startMs - this.intervalMs) ? open : null;

@@ -108,6 +108,20 @@ describe('HTTP', () => {
     expect(await bad.text()).toMatch(/since: "yesterday" is neither/);
   });
 
+  it('/api/bursts?open=1 also lists bursts still in progress, and says the burst gap and server time', async () => {
+    const { e, base } = await start();
+    const t0 = now;
+    for (let k = 0; k < 10; k++) e.sample(sample('ens5', t0 + k * 100, [0, 0, 0, 0, k >= 5 ? (k - 4) * 10 : 0]));
+    now = t0 + 1000;
+    const body = (await (await fetch(`${base}/api/bursts?open=1`)).json()) as { now_ms: number; burst_gap_ms: number; bursts: unknown[]; open: Record<string, unknown>[] };
+    expect(body.now_ms).toBe(t0 + 1000);
+    expect(body.burst_gap_ms).toBe(2000);
+    expect(body.bursts).toEqual([]);
+    expect(body.open).toEqual([{ device: 'ens5', stat: 'linklocal_allowance_exceeded', start_ms: t0 + 400, end_ms: t0 + 900, duration_ms: 500, increase: 50, peak_rate_per_second: 100, open: true }]);
+    const plain = (await (await fetch(`${base}/api/bursts`)).json()) as Record<string, unknown>;
+    expect('open' in plain).toBe(false);
+  });
+
   it('/api/series returns per-tick increases at full resolution, and says what is wrong with a bad query', async () => {
     const { e, base } = await start();
     const t0 = now;
