@@ -10,22 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as yamlStringify } from 'yaml';
 import { alertingRules, renderAnnotations, scrapeValues, INSTANCE, JOB, EVENT } from './scenarios.js';
 import { TempDir, at, missing, readRepo, run, tool, yamlOne } from './tools.js';
-
-// The guide's linklocal group, verbatim apart from indentation.
-const SEED_RULES = `groups:
-- name: linklocal
-  rules:
-  - record: metric:linklocal_allowance_exceeded
-    expr: rate(node_net_ethtool{device="eth0",type="linklocal_allowance_exceeded"}[30s])
-  - alert: LinkLocalAllowanceExceeded
-    expr: rate(node_net_ethtool{device="eth0",type="linklocal_allowance_exceeded"} [30s]) > 0
-    labels:
-      severity: critical
-
-    annotations:
-      summary: Packets dropped due to PPS rate allowance exceeded for local services  (instance {{ $labels.instance }})
-      description: "LinkLocalAllowanceExceeded is greater than 0"
-`;
+import { SEED_RULES } from './seed-guide.js';
 
 // The guide's AlertManagerDefinition, verbatim (placeholders included).
 const SEED_AMD = `apiVersion: prometheusservice.services.k8s.aws/v1alpha1

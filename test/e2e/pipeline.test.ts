@@ -12,21 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prometheusMissing, scrapeJob, startAlertmanager, startPrometheus, startWebhook, stopAll, type AlertmanagerInstance, type PrometheusInstance, type WebhookReceiver } from '../helpers/prometheus.js';
 import { startServe, type Served } from '../helpers/serve.js';
+import { SEED_RULES as GUIDE_RULES } from '../deploy/seed-guide.js';
 
 const missing = prometheusMissing();
 const RULES = readFileSync(fileURLToPath(new URL('../../deploy/prometheus/rules.yaml', import.meta.url)), 'utf8');
-
-// The seed guide's rule for link-local drops, verbatim apart from indentation.
-const GUIDE_RULES = `groups:
-- name: linklocal
-  rules:
-  - record: metric:linklocal_allowance_exceeded
-    expr: rate(node_net_ethtool{device="eth0",type="linklocal_allowance_exceeded"}[30s])
-  - alert: LinkLocalAllowanceExceeded
-    expr: rate(node_net_ethtool{device="eth0",type="linklocal_allowance_exceeded"} [30s]) > 0
-    labels:
-      severity: critical
-`;
 
 describe.skipIf(missing !== null)(`pipeline: ethburst → agent → remote write → rules → Alertmanager ${missing ? `(skipped: ${missing})` : ''}`, () => {
   let served: Served | undefined;
