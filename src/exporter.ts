@@ -268,7 +268,7 @@ export class Exporter implements SampleSink, AggregationListener {
     const snap = new Map<string, { labels: Labels; value: number }[]>();
     const showmax: { labels: Labels; value: number }[] = [];
     const seen = new Set<string>();
-    for (const [device, d] of this.devices) {
+    for (const device of this.devices.keys()) {
       const raw = this.aggregator.rawCounters(device);
       if (!raw) continue;
       for (let i = 0; i < raw.names.length; i++) {
@@ -290,7 +290,6 @@ export class Exporter implements SampleSink, AggregationListener {
         list.push({ labels, value });
         if (this.opts.compatShowmax) showmax.push({ labels: { device, type: stat }, value });
       }
-      void d;
     }
     if (this.opts.compatShowmax) snap.set('node_net_ethtool', showmax);
     this.snapshot = snap;
