@@ -1,0 +1,69 @@
+// Measurement 4: /metrics latency and size as Prometheus sees them, for 1,
+// 8 and 32 simulated ENA devices, at defaults and with --stat-include .
+// (every stat). Each configuration is a fresh `serve` child; requests are
+// sequential over one keep-alive connection with Prometheus's own Accept
+// and Accept-Encoding headers (OpenMetrics, gzip), after a warm-up.
+
+import { checkAborted, sleep, type BenchContext } from './context.js';
+import { startServe, until } from './children.js';
+import { httpGet, keepAliveAgent, PROMETHEUS_SCRAPE_HEADERS } from './http.js';
+import { distribution, type Distribution } from './stats.js';
+
+export interface ScrapeConfigResult {
+  devices: number;
+  stats: 'defaults' | 'all';
+  latencyMs: Distribution;
+  /** Bytes on the wire (gzip) and uncompressed. */
+  wireBytes: number;
+  bytes: number;
+  series: number;
+}
+
+export interface ScrapeResult {
+  status: 'ok';
+  configs: ScrapeConfigResult[];
+}
+
+export const SCRAPE_DEVICE_COUNTS = [1, 8, 32] as const;
+
+function countSeries(body: string): number {
+  let n = 0;
+  for (const line of body.split('\n')) if (line !== '' && !line.startsWith('#')) n++;
+  return n;
+}
+
+export async function measureScrape(ctx: BenchContext): Promise<ScrapeResult> {
+  const configs: ScrapeConfigResult[] = [];
+  const requests = ctx.quick ? 50 : 300;
+  const budgetMs = ctx.quick ? 2000 : 10_000;
+  for (const stats of ['defaults', 'all'] as const) {
+    for (const devices of SCRAPE_DEVICE_COUNTS) {
+      checkAborted(ctx.signal);
+      ctx.progress(`4/5 scrape latency: ${devices} simulated device(s), ${stats === 'all' ? '--stat-include .' : 'defaults'}`);
+      const { child, base } = await startServe(ctx, ['--source', 'simulate', '--simulate-devices', String(devices), ...(stats === 'all' ? ['--stat-include', '.'] : [])]);
+      const agent = keepAliveAgent(1);
+      try {
+        await until(ctx, async () => (await httpGet(`${base}/readyz`, { agent })).status === 200, 10_000);
+        // A second of samples so every per-device family exists.
+        await sleep(ctx.quick ? 700 : 2000, ctx.signal);
+        const url = `${base}/metrics`;
+        for (let i = 0; i < 5; i++) await httpGet(url, { agent, headers: PROMETHEUS_SCRAPE_HEADERS });
+        const ms = new Float64Array(requests);
+        let n = 0;
+        let last = await httpGet(url, { agent, headers: PROMETHEUS_SCRAPE_HEADERS });
+        const t0 = performance.now();
+        while (n < requests && performance.now() - t0 < budgetMs) {
+          checkAborted(ctx.signal);
+          last = await httpGet(url, { agent, headers: PROMETHEUS_SCRAPE_HEADERS });
+          if (last.status !== 200) throw new Error(`/metrics answered ${last.status}`);
+          ms[n++] = last.ms;
+        }
+        configs.push({ devices, stats, latencyMs: distribution(ms, n), wireBytes: last.bytes, bytes: Buffer.byteLength(last.body), series: countSeries(last.body) });
+      } finally {
+        agent.destroy();
+        await child.stop();
+      }
+    }
+  }
+  return { status: 'ok', configs };
+}

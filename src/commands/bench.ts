@@ -1,0 +1,181 @@
+// ethburst bench: the local benchmark harness (issue 6). Measures, in one
+// run on this machine: CPU per device-sample against the alternatives,
+// serve's steady-state overhead, sampler cadence under load and stalls,
+// /metrics latency, and burst fidelity against what a 30 s / 60 s scrape
+// shows. Prints a table (stdout), progress (stderr), and optionally JSON
+// and an SVG figure. Targets are judged at run time; timings never fail
+// the command, errors do (exit 1).
+
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { defineCommand } from '../command.js';
+import { UsageError, oneLine } from '../errors.js';
+import { version } from '../version.js';
+import { measureCadence } from '../bench/cadence.js';
+import { Cleanup, Interrupted, skip, type BenchContext, type Skipped } from '../bench/context.js';
+import { measureCost } from '../bench/cost.js';
+import { checkExplicitDevices, prepareDevices, DEFAULT_DEVICE_COUNT, type DeviceSet } from '../bench/devices.js';
+import { measureFidelity } from '../bench/fidelity.js';
+import { currentLoad, machineInfo } from '../bench/machine.js';
+import { measureOverhead } from '../bench/overhead.js';
+import { explain } from '../bench/notes.js';
+import { collectTargets, renderReport, type BenchReport, type Comparison } from '../bench/report.js';
+import { measureScrape } from '../bench/scrape.js';
+
+function checkOutputPath(flag: string, path: string | undefined): void {
+  if (path === undefined) return;
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: directory ${dir} does not exist`);
+}
+
+export default defineCommand({
+  name: 'bench',
+  summary: 'Measure cost, cadence, scrape latency and fidelity on this machine, side by side with ethtool -S and node_exporter.',
+  usage: '[--quick] [--json FILE] [--svg FILE] [--simulate N] [--device NAME]... [--duration DUR]',
+  flags: {
+    quick: { type: 'boolean', help: 'short windows (under a minute in all); numbers are noisier' },
+    json: { type: 'string', valueName: 'FILE', help: 'also write every result as JSON to FILE' },
+    svg: { type: 'string', valueName: 'FILE', help: 'write the fidelity figure (per-tick increases vs a 30 s scrape) to FILE' },
+    simulate: { type: 'int', min: 1, max: 256, valueName: 'N', help: 'measure serve overhead (2) over N simulated ENA devices instead of native ones' },
+    device: { type: 'string', repeatable: true, valueName: 'NAME', help: `sample exactly these interfaces (default: the real NICs plus veths up to ${DEFAULT_DEVICE_COUNT})` },
+    duration: { type: 'duration', min: 5_000, max: 3_600_000, help: 'serve overhead window (default 3m, 8s with --quick)' },
+  },
+  async run(flags, _positionals, io) {
+    // Every usage problem surfaces before anything is started or written.
+    checkExplicitDevices(flags.device);
+    checkOutputPath('json', flags.json);
+    checkOutputPath('svg', flags.svg);
+
+    const t0 = performance.now();
+    const machine = machineInfo();
+    const cleanup = new Cleanup();
+    const ctx: BenchContext = {
+      quick: flags.quick,
+      signal: io.signal,
+      cleanup,
+      progress: (msg) => void io.stderr.write(`bench: ${msg}\n`),
+    };
+    const errors: string[] = [];
+    let interrupted = false;
+    let devset: DeviceSet = { status: 'ok', devices: [], veths: null, notes: [], addon: null, unavailable: 'not prepared' };
+    const report: BenchReport = {
+      tool: 'ethburst bench',
+      version: version(),
+      mode: flags.quick ? 'quick' : 'full',
+      startedAt: new Date().toISOString(),
+      elapsedS: 0,
+      machine,
+      devices: { list: [], notes: [] },
+      cost: skip('not run'),
+      overhead: skip('not run'),
+      cadence: skip('not run'),
+      scrape: skip('not run'),
+      fidelity: skip('not run'),
+      comparisons: [],
+      targets: [],
+      notes: [],
+      svgFile: null,
+      interrupted: false,
+      timings: {},
+    };
+
+    // A measurement that throws is reported and the others still run;
+    // only an interruption stops the sequence.
+    async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T | Skipped> {
+      if (interrupted) return skip('interrupted');
+      const started = performance.now();
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof Interrupted || io.signal.aborted) {
+          interrupted = true;
+          return skip('interrupted');
+        }
+        errors.push(`${what}: ${oneLine(err)}`);
+        return skip(`failed: ${oneLine(err)}`);
+      } finally {
+        report.timings[what] = Math.round((performance.now() - started) / 100) / 10;
+      }
+    }
+
+    cleanup.install();
+    try {
+      ctx.progress(`${flags.quick ? 'quick' : 'full'} run; preparing devices`);
+      const prepared = await guarded('devices', () => prepareDevices(ctx, flags.device));
+      if (prepared.status === 'ok') devset = prepared;
+      else report.devices.notes.push(`devices: ${prepared.reason}`);
+      report.devices = { list: devset.devices, notes: [...report.devices.notes, ...devset.notes] };
+      const native = devset.unavailable === null && devset.addon !== null ? devset.devices : null;
+      const noNative = devset.unavailable ?? 'no devices';
+
+      report.cost = native ? await guarded('cost', () => measureCost(ctx, devset.addon!, native)) : skip(noNative);
+
+      let simulate = flags.simulate ?? null;
+      if (simulate === null && !native) {
+        simulate = DEFAULT_DEVICE_COUNT;
+        report.notes.push(`serve overhead used ${simulate} simulated ENA devices: ${noNative}`);
+      }
+      const windowMs = flags.duration ?? (flags.quick ? 8_000 : 180_000);
+      report.overhead = await guarded('serve overhead', () => measureOverhead(ctx, { devices: native ?? [], simulate, windowMs }));
+      report.cadence = native ? await guarded('cadence', () => measureCadence(ctx, native)) : skip(noNative);
+      report.scrape = await guarded('scrape latency', () => measureScrape(ctx));
+      report.fidelity = await guarded('fidelity', () => measureFidelity(ctx));
+    } finally {
+      ctx.progress('cleaning up');
+      cleanup.runAll();
+      cleanup.uninstall();
+    }
+
+    machine.loadEnd = currentLoad();
+    report.interrupted = interrupted;
+    report.elapsedS = (performance.now() - t0) / 1000;
+    report.comparisons = comparisons(report);
+    report.targets = collectTargets(report);
+    report.notes.push(...explain(report));
+    for (const e of errors) report.notes.push(`error: ${e}`);
+
+    let svg: string | null = null;
+    if (report.fidelity.status === 'ok') {
+      svg = report.fidelity.svg;
+      report.fidelity.svg = null;
+    }
+    if (flags.svg !== undefined) {
+      if (svg !== null) {
+        writeFileSync(flags.svg, svg);
+        report.svgFile = flags.svg;
+      } else {
+        report.notes.push(`no figure written to ${flags.svg}: the fidelity measurement did not run`);
+      }
+    }
+    if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify({ ...report, errors }, jsonNumbers, 2)}\n`);
+    io.stdout.write(renderReport(report));
+    if (interrupted) return io.signal.reason === 'SIGTERM' ? 143 : 130;
+    return errors.length > 0 ? 1 : 0;
+  },
+});
+
+/** NaN and ±Infinity are not JSON: they become null. */
+function jsonNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+}
+
+function comparisons(r: BenchReport): Comparison[] {
+  const entry = (name: string, x: { status: string; reason?: string }): Comparison =>
+    x.status === 'skipped' ? { name, status: 'skipped', reason: x.reason ?? 'unknown' } : { name, status: 'measured' };
+  const out: Comparison[] = [];
+  if (r.cost.status === 'skipped') {
+    for (const n of ['(a) bare ioctl loop', '(b) ethburst full path', '(c) ethtool -S spawn', '(d) node_exporter ethtool collector']) out.push({ name: n, status: 'skipped', reason: r.cost.reason });
+  } else {
+    out.push(entry('(a) bare ioctl loop', r.cost.a));
+    out.push(entry('(b) ethburst full path', r.cost.b));
+    out.push(entry('(c) ethtool -S spawn', r.cost.c));
+    out.push(entry('(d) node_exporter ethtool collector', r.cost.d));
+  }
+  if (r.fidelity.status === 'skipped') {
+    out.push({ name: 'scrape view checked by promtool', status: 'skipped', reason: r.fidelity.reason });
+  } else {
+    const v = r.fidelity.views[0];
+    out.push(v ? entry('scrape view checked by promtool', v.promtool) : { name: 'scrape view checked by promtool', status: 'skipped', reason: 'no scrape view' });
+  }
+  return out;
+}
