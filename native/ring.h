@@ -39,7 +39,7 @@ enum RecordKind : uint32_t {
   kPad = 1,
   // [len|kind] [id | generation<<32] [mono ns] [wall ns] [ioctl ns] [errno | n<<32] values...
   kSample = 2,
-  // [len|kind] [tick seq] [deadline mono ns] [lateness ns] [missed | devices<<32]
+  // [len|kind] [tick seq] [deadline mono ns] [lateness ns] [missed | devices due this tick <<32]
   kTick = 3,
   // [len|kind] [id | reason<<32] [mono ns] [new interval ns] [evidence ns: the p99 or the call's duration]
   kInterval = 4,

@@ -148,12 +148,18 @@ void Sampler::Run() {
 }
 
 void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t missed) {
+  // Devices due this tick: with back-off, not every device is read every tick,
+  // and a reader counting lost samples needs to know how many to expect.
+  uint32_t due = 0;
+  for (auto& d : active_) {
+    if (!d->removed.load(std::memory_order_relaxed) && deadline >= d->next_due_ns) due++;
+  }
   if (uint64_t* w = ring_.Reserve(kTickWords)) {
     w[0] = kTickWords | (static_cast<uint64_t>(kTick) << 32);
     w[1] = seq;
     w[2] = static_cast<uint64_t>(deadline);
     w[3] = static_cast<uint64_t>(lateness);
-    w[4] = missed | (static_cast<uint64_t>(active_.size()) << 32);
+    w[4] = missed | (static_cast<uint64_t>(due) << 32);
     ring_.Commit(kTickWords);
   }
   for (auto& d : active_) {

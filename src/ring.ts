@@ -23,6 +23,7 @@ export const KIND_INTERVAL = 4;
 /** Why the native sampler changed a device's interval (native/ring.h IntervalReason). */
 export const INTERVAL_REASONS: Readonly<Record<number, string>> = { 1: 'slow', 2: 'error', 3: 'admin_queue', 4: 'recovered' };
 export const SAMPLE_HEADER_WORDS = 6;
+export const TICK_WORDS = 5;
 
 const TWO_32 = 4294967296;
 
@@ -33,6 +34,9 @@ export function createRing(capacityWords: number): Uint32Array {
   let cap = 64;
   while (cap < capacityWords) cap *= 2;
   const ring = new Uint32Array(new SharedArrayBuffer((HEADER_U32 + 2 * cap) * 4));
+  // Touch every page now: otherwise RSS creeps up for minutes as the sampler
+  // writes its way through fresh pages, which looks like a leak.
+  for (let i = 0; i < ring.length; i += 1024) ring[i] = 0;
   ring[0] = RING_MAGIC;
   ring[H_CAPACITY] = cap;
   return ring;

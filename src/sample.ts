@@ -61,6 +61,8 @@ export interface TickStats {
   latenessNs: number;
   /** Deadlines skipped (not queued) since the previous tick. */
   missed: number;
+  /** Devices read in this tick (fewer than all while some are backed off). */
+  devices: number;
 }
 
 export interface SampleSink {

@@ -7,10 +7,21 @@ import { discover, sysfsHost, type Candidate, type DeviceSelection, type Discove
 import { EthtoolError, errnoCode } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { loadNative, type NativeAddon, type NativeBackoffOptions, type NativeSampler } from './native.js';
-import { INTERVAL_REASONS, RingReader, createRing, type RingCounters, type RingHandler } from './ring.js';
+import { INTERVAL_REASONS, RingReader, SAMPLE_HEADER_WORDS, TICK_WORDS, createRing, type RingCounters, type RingHandler } from './ring.js';
 import { makeLayout, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';
 
 const ENODEV = 19;
+
+/**
+ * Ring capacity in u64 words: 10 s of every found device's full samples, so
+ * an event loop stalled that long loses nothing; at least 2 MiB (room for
+ * devices hot-plugged later), at most 16 MiB. Pages are touched up front,
+ * so this is resident memory.
+ */
+export function ringWordsFor(devices: readonly Candidate[], intervalMs: number): number {
+  const perTick = devices.reduce((n, c) => n + SAMPLE_HEADER_WORDS + c.nStats, TICK_WORDS);
+  return Math.min(1 << 21, Math.max(1 << 18, Math.ceil(perTick * (10_000 / intervalMs))));
+}
 const EMPTY_LAYOUT: DeviceLayout = makeLayout(0, []);
 
 export interface NativeSourceOptions {
@@ -21,7 +32,7 @@ export interface NativeSourceOptions {
   readonly rescanMs: number;
   /** How often JavaScript drains the ring, ms. */
   readonly drainMs?: number;
-  /** Ring capacity in u64 words; the default holds seconds of samples for dozens of devices. */
+  /** Ring capacity in u64 words; by default ringWordsFor() the devices found at start. */
   readonly ringWords?: number;
   /** Names probed even when sysfs does not list them (a fake-device shim). */
   readonly extraDevices?: readonly string[];
@@ -85,7 +96,7 @@ export class NativeSource implements StatsSource, RingHandler {
     layout: EMPTY_LAYOUT,
     values: new Uint32Array(512),
   };
-  private readonly tickView: TickStats = { latenessNs: 0, missed: 0 };
+  private readonly tickView: TickStats = { latenessNs: 0, missed: 0, devices: 0 };
 
   constructor(opts: NativeSourceOptions) {
     this.opts = opts;
@@ -119,7 +130,7 @@ export class NativeSource implements StatsSource, RingHandler {
     const found = await this.prepare();
     if (this.stopped) return;
     this.sink = sink;
-    const ring = createRing(this.opts.ringWords ?? 1 << 20);
+    const ring = createRing(this.opts.ringWords ?? ringWordsFor(found.selected, this.opts.intervalMs));
     this.reader = new RingReader(ring);
     this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6), this.opts.backoff ?? {});
     for (const c of found.selected) this.addDevice(c);
@@ -272,10 +283,11 @@ export class NativeSource implements StatsSource, RingHandler {
   }
 
   /** @internal RingHandler */
-  tick(_seq: number, _deadlineNs: number, latenessNs: number, missed: number): void {
+  tick(_seq: number, _deadlineNs: number, latenessNs: number, missed: number, devices: number): void {
     if (!this.sink?.tick) return;
     this.tickView.latenessNs = latenessNs;
     this.tickView.missed = missed;
+    this.tickView.devices = devices;
     this.sink.tick(this.tickView);
   }
 }

@@ -55,6 +55,8 @@ class TickRecorder implements SampleSink {
   readonly lateness: Float64Array;
   ticks = 0;
   missed = 0;
+  /** Device reads the native ticks announced: the samples to expect. */
+  due = 0;
   samples = 0;
 
   constructor(
@@ -73,6 +75,7 @@ class TickRecorder implements SampleSink {
     if (this.ticks < this.lateness.length) this.lateness[this.ticks] = t.latenessNs;
     this.ticks++;
     this.missed += t.missed;
+    this.due += t.devices;
     this.inner.tick(t);
   }
 
@@ -198,7 +201,8 @@ async function runPhase(ctx: BenchContext, devices: readonly BenchDevice[], phas
   out.missedTicks = Math.max(c.missedTicks, rec.missed);
   out.overruns = c.overruns;
   out.samples = rec.samples;
-  out.expectedSamples = rec.ticks * devices.length;
+  // Each tick says how many devices it read (back-off can skip one).
+  out.expectedSamples = rec.due;
   out.lostSamples = out.expectedSamples - rec.samples;
   out.droppedSamples = source.droppedSamples;
   return out;

@@ -38,7 +38,10 @@ export class Exposition {
   constructor(opts: { defaultMetrics: boolean }) {
     this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     if (opts.defaultMetrics) {
-      collectDefaultMetrics({ register: this.prometheus });
+      // The event-loop lag monitor wakes every `precision` ms; its default of
+      // 10 ms would be 100 wake-ups a second in an exporter that otherwise
+      // wakes a few times. Stalls that matter here last far longer.
+      collectDefaultMetrics({ register: this.prometheus, eventLoopMonitoringPrecision: 100 });
       // nodejs_active_{handles,requests,resources}_total are gauges with a
       // counter's suffix; promtool rejects them and they say little here.
       for (const m of this.prometheus.getMetricsAsArray()) {
