@@ -47,7 +47,7 @@ export function explain(r: BenchReport): string[] {
   const o = r.overhead.status === 'ok' ? r.overhead : null;
   if (miss.has('serve.cpu') && o) {
     notes.push(
-      `why serve uses ${sig(o.cpuPercent, 2)} % of a core: serve with nothing to sample already uses ${sig(o.baselineCpuPercent, 2)} % (HTTP server, timers, prom-client's default collectors, whose event-loop-delay monitor wakes every 10 ms); sampling adds the rest${o.source === 'simulate' ? ', and the simulator generates every counter in JavaScript' : ''}.${o.windowS < 60 ? ` This window was ${sig(o.windowS)} s, soon after start-up, at /proc's 10 ms resolution: the full run's 3 min window is the number to judge.` : ''} Fewer fixed wake-ups (prom-client's eventLoopMonitoringPrecision, the 200 ms drain timer) would close it.`,
+      `why serve uses ${sig(o.cpuPercent, 2)} % of a core: serve with nothing to sample already uses ${sig(o.baselineCpuPercent, 2)} % (HTTP server, timers, prom-client's default collectors); sampling adds the rest${o.source === 'simulate' ? ', and the simulator generates every counter in JavaScript' : ''}.${o.windowS < 60 ? ` This window was ${sig(o.windowS)} s, soon after start-up, at /proc's 10 ms resolution: the full run's 3 min window is the number to judge.` : ''} Fewer fixed wake-ups (the 200 ms drain timer) would close it.`,
     );
   }
   if (miss.has('serve.rss') && o) notes.push(`why RSS is ${sig(o.rssMB.max)} MB: Node's baseline (V8 heap, code, prom-client) plus per-device histogram and series rings; --max-old-space-size or smaller series rings would bound it.`);
@@ -58,7 +58,7 @@ export function explain(r: BenchReport): string[] {
         ? ` The 8 MiB sample ring is untouched memory until the sampler first writes through it: at ${o.devices} devices that adds ~${sig(ring, 2)} MB over this window and stops ~${sig(o.rssMB.ringFullAfterMin, 2)} min after start, leaving ${sig(o.rssMB.growth - ring, 2)} MB unexplained. Touching the whole ring when it is created (src/ring.ts createRing) would move that growth to start-up.`
         : '';
     notes.push(
-      `RSS grew ${sig(o.rssMB.growth, 2)} MB over ${sig(o.windowS)} s while the V8 heap in use went ${sig(o.heapUsedMB.start)} → ${sig(o.heapUsedMB.end)} MB.${ringPart} To tell a leak from first-touch growth, run --duration 15m: growth that continues after the ring is resident is a leak.`,
+      `RSS grew ${sig(o.rssMB.growth, 2)} MB over ${sig(o.windowS)} s while the V8 heap in use went ${sig(o.heapUsedMB.start)} → ${sig(o.heapUsedMB.end)} MB.${ringPart} To tell a leak from warm-up, run --duration 15m: growth that continues is a leak.`,
     );
   }
   const c = r.cadence.status === 'ok' ? r.cadence : null;

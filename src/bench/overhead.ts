@@ -55,16 +55,6 @@ export interface OverheadResult {
 
 const MB = 1e6;
 
-/**
- * The sample ring serve allocates (NativeSource's default ringWords, u64
- * words; src/sampler.ts) and its record sizes (native/ring.h). The ring is
- * untouched memory until the writer first passes over it, so RSS grows by
- * the bytes written until the ring has been filled once, then stops.
- */
-const SERVE_RING_BYTES = (1 << 20) * 8;
-const TICK_WORDS = 5;
-const SAMPLE_HEADER_WORDS = 6;
-
 function gcStats(before: string, after: string): OverheadResult['gc'] {
   const sums0 = metricValues(before, 'nodejs_gc_duration_seconds_sum');
   const sums1 = metricValues(after, 'nodejs_gc_duration_seconds_sum');
@@ -154,18 +144,10 @@ export async function measureOverhead(
     const last = median(rssSeries.slice(-q).map((x) => x[1]));
     const ticks0 = metricSum(m0, 'ethburst_sampler_ticks_total');
     const ticks = metricSum(m1, 'ethburst_sampler_ticks_total') - ticks0;
-    let ringFirstPass: number | null = null;
-    let ringFullAfterMin: number | null = null;
-    if (simulate === null) {
-      const bytesPerTick = 8 * (TICK_WORDS + opts.devices.reduce((sum, d) => sum + SAMPLE_HEADER_WORDS + d.nStats, 0));
-      const ticksPerS = 1000 / 100;
-      // Growth is measured between the middles of the first and last quarters.
-      const tA = ticks0 + ((q - 1) / 2) * ticksPerS;
-      const tB = ticks0 + (rssSeries.length - 1 - (q - 1) / 2) * ticksPerS;
-      const resident = (t: number): number => Math.min(SERVE_RING_BYTES, t * bytesPerTick);
-      ringFirstPass = (resident(tB) - resident(tA)) / MB;
-      ringFullAfterMin = SERVE_RING_BYTES / bytesPerTick / ticksPerS / 60;
-    }
+    // The ring is touched when it is created (src/ring.ts), so none of the
+    // growth in the window is the sampler writing into fresh pages.
+    const ringFirstPass: number | null = null;
+    const ringFullAfterMin: number | null = null;
     return {
       status: 'ok',
       source: simulate !== null ? 'simulate' : 'native',
