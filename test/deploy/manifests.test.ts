@@ -126,7 +126,7 @@ describe('DaemonSet, Service, PodMonitor: the properties the issue requires', ()
     expect(env).toMatchObject({ ETHBURST_LISTEN: '0.0.0.0:19810', ETHBURST_INTERVAL: '100ms', ETHBURST_LOG_FORMAT: 'json' });
     for (const name of Object.keys(env)) expect(name).toMatch(/^ETHBURST_[A-Z_]+$/);
     expect(at(ds, 'spec.template.metadata.annotations')).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '19810', 'prometheus.io/path': '/metrics' });
-    expect(c['resources']).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } });
+    expect(c['resources']).toEqual({ requests: { cpu: '10m', memory: '96Mi' }, limits: { memory: '192Mi' } });
     expect(c['image']).toBe('ghcr.io/OWNER/ethburst:0.1.0');
     expect(readRepo('deploy/README.md')).toContain('ghcr.io/OWNER/ethburst');
   });
