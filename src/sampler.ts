@@ -46,7 +46,8 @@ export interface NativeSourceOptions {
 interface Tracked {
   readonly id: number;
   readonly info: DeviceInfo;
-  readonly ifindex: number;
+  /** 0 while unknown: sysfs may not have it yet right after the link appears. */
+  ifindex: number;
   layout: DeviceLayout | null;
   /** Samples whose layout generation could no longer be resolved. */
 }
@@ -181,11 +182,12 @@ export class NativeSource implements StatsSource, RingHandler {
     for (const c of found.selected) {
       seen.add(c.info.name);
       const t = this.byName.get(c.info.name);
-      if (t && t.ifindex !== c.ifindex) {
+      if (t && t.ifindex !== 0 && c.ifindex !== 0 && t.ifindex !== c.ifindex) {
         // Same name, new interface: its counters are not a continuation.
         this.removeDevice(t, now);
         this.addDevice(c);
       } else if (t) {
+        if (t.ifindex === 0) t.ifindex = c.ifindex;
         this.native.revalidate(t.id);
       } else if ((this.vanishedAt.get(c.info.name) ?? -Infinity) < started) {
         // Not if it vanished while we were probing: that probe saw it alive.
