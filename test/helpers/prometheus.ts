@@ -19,9 +19,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/bench/children.js';
+
+// A free loopback port (closed again before it is returned; callers retry on a lost race).
+export { freePort };
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
@@ -48,19 +51,6 @@ export function prometheusMissing(): string | null {
 export function prometheusVersion(): string | null {
   const r = spawnSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8' });
   return /version (\d+\.\d+\.\d+)/.exec(r.stdout + r.stderr)?.[1] ?? null;
-}
-
-/** A free TCP port on 127.0.0.1 (closed again before it is returned; callers retry on a lost race). */
-export async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
