@@ -166,3 +166,18 @@ describe('--listen parsing', () => {
   ])('%s', (text, want) => expect(parseListen(text)).toEqual(want));
   it.each(['19810', '0.0.0.0:', '0.0.0.0:70000', '0.0.0.0:0x10', '::1:80', 'host:port'])('refuses %s', (text) => expect(parseListen(text)).toBeNull());
 });
+
+describe('the live page at /', () => {
+  it('is served when present, and still links every endpoint', async () => {
+    const { pageAssets } = await import('../../src/page/assets.js');
+    const e = new Exporter({ intervalMs: 100, burstGapMs: 2000, trackedStat: trackedStatMatcher(), exportStat: () => true, compatShowmax: false, log: silentLogger, version: 't', defaultMetrics: false });
+    server = createServer({ exporter: e, log: silentLogger, describe: () => ({ source: 'test', intervalMs: 100 }), assets: pageAssets() });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain('/ui/app.js');
+    for (const p of ['/metrics', '/api/bursts', '/api/series', '/api/devices', '/healthz', '/readyz']) expect(html).toContain(`href="${p}"`);
+    expect((await fetch(`${base}/ui/app.js`)).status).toBe(200);
+    expect((await fetch(`${base}/ui/nope.js`)).status).toBe(404);
+  });
+});
