@@ -86,7 +86,8 @@ describe.skipIf(!hasEth0 || !haveEthtool)(`eth0 (virtio_net) ${!hasEth0 ? '(skip
   it.each([1000, 2000])('keeps sampling while the event loop is blocked for %i ms: nothing lost, no tick queued', async (blockMs) => {
     const got: Copy[] = [];
     const s = source(['eth0']);
-    const done = s.run(collect(got));
+    let announced = 0;
+    const done = s.run({ ...collect(got), tick: (t) => void (announced += t.devices) });
     await new Promise((r) => setTimeout(r, 300));
     const blockStart = Date.now();
     blockEventLoop(blockMs);
@@ -98,8 +99,10 @@ describe.skipIf(!hasEth0 || !haveEthtool)(`eth0 (virtio_net) ${!hasEth0 ? '(skip
     // The native thread owns the cadence: it went on at ~10 Hz while JS spun.
     expect(during.length).toBeGreaterThanOrEqual(blockMs / 200);
     expect(s.counters.overruns).toBe(0);
-    // One sample per tick for one device: none lost between ring and sink.
+    // One sample per tick for one device: none lost between ring and sink,
+    // and each tick announced the device it read.
     expect(got.length).toBe(s.counters.ticks);
+    expect(announced).toBe(got.length);
     // Skipped deadlines are not replayed as back-to-back catch-up reads:
     // consecutive samples never come closer than half an interval.
     for (let i = 1; i < got.length; i++) expect(got[i]!.timeMs - got[i - 1]!.timeMs).toBeGreaterThan(50);
