@@ -198,11 +198,10 @@ int Sampler::ReadLayout(Device& d) {
   }
   d.admin_have_prev = false;
   std::lock_guard<std::mutex> lock(mu_);
-  if (d.generation == 0 || d.force_new_generation || scratch_names_ != d.names) {
+  if (d.generation == 0 || scratch_names_ != d.names) {
     d.names.swap(scratch_names_);
     d.generation++;
   }
-  d.force_new_generation = false;
   return 0;
 }
 
@@ -222,11 +221,13 @@ void Sampler::SampleDevice(Device& d) {
   int64_t t1 = Now(CLOCK_MONOTONIC);
   int64_t wall = Now(CLOCK_REALTIME);
   if (err) {
-    // The device may come back under the same name with other counters
-    // (a re-created veth, an ENI re-attached): never pair its next values
-    // with the old ones.
+    // Report, never interpret: whether the next good sample pairs with the
+    // last one is for the aggregation to decide (a timeout is not a layout
+    // change). Re-reading the names costs no admin command and catches a
+    // layout that changed behind the error: the generation moves only if
+    // they differ. An interface re-created under the same name is found by
+    // ENODEV or by its new ifindex, both handled in JavaScript.
     d.need_layout = true;
-    d.force_new_generation = true;
     PublishSample(d, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
     Assess(d, err, t1 - t0, t1, nullptr, 0);
     return;
@@ -234,9 +235,9 @@ void Sampler::SampleDevice(Device& d) {
   if (n != d.count) {
     // The driver's stat count changed (queues, XDP, PHC) or a fixed kernel
     // answered 0 for our stale count. These values belong to names we have
-    // not read: drop them and re-read the names now.
+    // not read: drop them and re-read the names now (a new generation only
+    // if they differ).
     d.need_layout = true;
-    d.force_new_generation = true;
     if (ReadLayout(d) != 0) d.need_layout = true;
     return;
   }

@@ -64,7 +64,6 @@ class Sampler {
     // Thread-owned.
     uint32_t count = 0;
     bool need_layout = true;
-    bool force_new_generation = false;
     int64_t next_due_ns = 0;
     // Back-off state: the durations (and end times) of the calls in the
     // last kWindowNs, at most kWindow of them, and health counters.

@@ -117,7 +117,6 @@ export interface OpenBurst {
 export interface RawCounters {
   device: string;
   driver: string;
-  generation: number;
   names: readonly string[];
   values: Uint32Array;
   timeMs: number;
@@ -205,6 +204,9 @@ export class Aggregator implements SampleSink {
     if (!(s.timeMs <= this.clockMs)) this.clockMs = s.timeMs;
     this.receiver.dev = dev;
     dev.deltas.process(s, this.receiver);
+    // The interface is gone: its bursts end here, live or replayed, and
+    // whatever answers under its name later starts a new epoch.
+    if (s.error === 'ENODEV') this.endLife(dev);
   }
 
   deviceAdded(info: DeviceInfo, timeMs: number): void {
@@ -265,11 +267,11 @@ export class Aggregator implements SampleSink {
     return { startMs: t.burst.startMs, endMs: t.burst.endMs, increase: t.burst.increase, peakRatePerSecond: t.burst.peakRatePerSecond };
   }
 
-  /** Last good raw counters (never a dropped all-zero read), or undefined before the first accepted sample. */
+  /** Last accepted raw counters (never a bogus or held zero read), or undefined before the first accepted sample. */
   rawCounters(device: string): RawCounters | undefined {
     const d = this.devices.get(device)?.deltas;
     if (!d || !d.hasGoodEver) return undefined;
-    return { device, driver: d.driver, generation: d.generation, names: d.names, values: d.good, timeMs: d.goodTimeMs };
+    return { device, driver: d.driver, names: d.shownNames, values: d.shownValues, timeMs: d.goodTimeMs };
   }
 
   /** Exact decimal text of a raw counter's last good value. */
@@ -285,10 +287,10 @@ export class Aggregator implements SampleSink {
   }
 
   /** Diagnostics of a device's delta stage. */
-  deviceCounters(device: string): { accepted: number; errors: number; suspectsDropped: number; suspectsGenuine: number; suspectsDiscarded: number; epochs: number } | undefined {
+  deviceCounters(device: string): { accepted: number; errors: number; bogusDropped: number; suspectsDropped: number; suspectsGenuine: number; suspectsDiscarded: number; epochs: number } | undefined {
     const d = this.devices.get(device)?.deltas;
     if (!d) return undefined;
-    return { accepted: d.accepted, errors: d.errors, suspectsDropped: d.suspectsDropped, suspectsGenuine: d.suspectsGenuine, suspectsDiscarded: d.suspectsDiscarded, epochs: d.epochs };
+    return { accepted: d.accepted, errors: d.errors, bogusDropped: d.bogusDropped, suspectsDropped: d.suspectsDropped, suspectsGenuine: d.suspectsGenuine, suspectsDiscarded: d.suspectsDiscarded, epochs: d.epochs };
   }
 
   // --- Internals (called by Receiver) -----------------------------------

@@ -1,18 +1,48 @@
-// Per-device counter increases: resets, failed reads and epochs, exactly as
-// issue 3 defines them. One DeviceDeltas per device; it owns preallocated
-// typed arrays sized for the device's layout and reallocates them only when
-// the layout changes, so a tick costs no allocation.
+// Per-device counter increases: resets, failed reads and epochs. One
+// DeviceDeltas per device; it owns preallocated typed arrays sized for the
+// device's layout and reallocates them only when the layout changes, so a
+// tick costs no allocation.
+//
+// This is the one place that decides what a sample stream means: the live
+// exporter, `watch`, `record` -> `analyze` and replay all feed it the same
+// samples (values, error, layout generation) and get the same answers. The
+// rules (issue 11, replacing issue 3's all-zero rule):
+//   1. An error is counted and skipped; the next good sample pairs with the
+//      last good one, so drops during the error window are not lost. Only a
+//      new layout generation (names changed, interface re-created) starts an
+//      epoch.
+//   2. Bogus read: on a device that has `conntrack_allowance_available`, all
+//      six customer metrics at 0 in one sample is a failed admin command (the
+//      ENA customer-metrics path returns a zeroed buffer): dropped and
+//      counted, at start-up too. A live device never has zero connections
+//      available while its exceeded counter stands still.
+//   3. Suspect run: every `*_allowance_exceeded` at 0 while the last accepted
+//      sample had a non-zero one. Consecutive suspects (errors and bogus reads
+//      may be interleaved) are held until a sample that is neither: if its
+//      allowance values are all >= those before the run, the run was failed
+//      reads (dropped, counted); otherwise the device reset at the first
+//      suspect. A rise of the driver's own `total_resets` settles it at once
+//      as a reset. A run that never resolves keeps the last good values.
 //
 // Results are pushed to a DeltaReceiver (an object, not closures) because a
-// single input sample can release two accepted samples: a held all-zero read
-// that turns out to be a genuine reset, then the sample that decided it.
+// single input sample can release several accepted samples: a held run that
+// turns out to be a genuine reset, then the sample that decided it.
 
 import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
 import type { DeviceLayout, Sample } from './sample.js';
 import { u64Less, u64Sub, u64ToNumber, u64ToString } from './u64.js';
 
-/** 'error': an error record. 'suspect': an all-zero read dropped as a failed admin command (or left undecided at the end). */
-export type FailedReadKind = 'error' | 'suspect';
+/**
+ * 'error': an error record. 'bogus': all six customer metrics read 0 (rule 2).
+ * 'suspect': a held all-zero read proven failed by the sample after it (or
+ * left undecided at the end of the stream).
+ */
+export type FailedReadKind = 'error' | 'bogus' | 'suspect';
+
+/** The gauge whose zero gives a failed ENA customer-metrics read away. */
+const CONNTRACK_AVAILABLE = 'conntrack_allowance_available';
+/** The ENA driver's own reset counter (amzn driver 2.10+). */
+const TOTAL_RESETS = 'total_resets';
 
 export interface DeltaReceiver {
   /**
@@ -27,7 +57,7 @@ export interface DeltaReceiver {
    * raw values. Valid only during the call.
    */
   accepted(d: DeviceDeltas): void;
-  /** A read that yields no data (error record or dropped all-zero read). */
+  /** A read that yields no data (error record, bogus read, dropped suspect). */
   failedRead(d: DeviceDeltas, timeMs: number, kind: FailedReadKind): void;
 }
 
@@ -42,11 +72,18 @@ export class DeviceDeltas {
   /** Layout generation of the current epoch; -1 before the first sample. */
   generation = -1;
   names: readonly string[] = [];
-  /** Last accepted raw value of every stat (u64 lo/hi pairs); never a dropped bogus zero. */
+  /** Last accepted raw value of every stat of the current layout (u64 lo/hi pairs). */
   good: Uint32Array = EMPTY_U32;
   /** Whether `good` holds a sample of the current epoch. */
   hasGood = false;
   goodTimeMs = Number.NaN;
+  /**
+   * What the last accepted sample said, names and values together: unlike
+   * `names`/`good`, they never change between an epoch's start and its first
+   * accepted sample, so a bogus read there cannot show as a zero counter.
+   */
+  shownNames: readonly string[] = [];
+  shownValues: Uint32Array = EMPTY_U32;
 
   /** Positions in the layout of the tracked stats, and their names. */
   trackedPos: Int32Array = EMPTY_I32;
@@ -59,14 +96,21 @@ export class DeviceDeltas {
 
   /** Positions of `*_allowance_exceeded`: the stats a failed ENA admin command zeroes. */
   private allowPos: Int32Array = EMPTY_I32;
-  private suspect: Uint32Array = EMPTY_U32;
-  private suspectPending = false;
-  private suspectTimeMs = Number.NaN;
+  /** Position of conntrack_allowance_available, -1 when the device lacks it. */
+  private availablePos = -1;
+  private totalResetsPos = -1;
+  /** The held suspect run: its first and its latest sample, and its length. */
+  private runFirst: Uint32Array = EMPTY_U32;
+  private runLast: Uint32Array = EMPTY_U32;
+  private runFirstMs = Number.NaN;
+  private runLastMs = Number.NaN;
+  private runLength = 0;
   private newEpochPending = true;
 
   // Counters for diagnostics and tests.
   accepted = 0;
   errors = 0;
+  bogusDropped = 0;
   suspectsDropped = 0;
   suspectsGenuine = 0;
   suspectsDiscarded = 0;
@@ -84,9 +128,9 @@ export class DeviceDeltas {
     this.newEpochPending = true;
   }
 
-  /** Whether an all-zero read is being held for judgement. */
+  /** Whether all-zero reads are being held for judgement. */
   get holdingSuspect(): boolean {
-    return this.suspectPending;
+    return this.runLength > 0;
   }
 
   process(s: Readonly<Sample>, r: DeltaReceiver): void {
@@ -97,48 +141,51 @@ export class DeviceDeltas {
     }
     const layout = s.layout;
     if (this.newEpochPending || layout.generation !== this.generation || layout.names.length !== this.names.length) {
-      // A held zero read followed by a layout change: the driver re-queries
-      // its metric set after a device reset, so treat the zeros as genuine.
-      if (this.suspectPending) this.releaseSuspect(r);
+      // A held run followed by a layout change: the driver re-queries its
+      // metric set after a device reset, so the zeros were genuine.
+      if (this.runLength > 0) this.releaseRun(r);
       this.startEpoch(layout, s.driver, s.timeMs, r);
     }
     const v = s.values;
-    if (this.suspectPending) {
-      if (this.allowanceAtLeastGood(v)) {
-        this.suspectPending = false;
-        this.suspectsDropped++;
-        r.failedRead(this, this.suspectTimeMs, 'suspect');
-      } else {
-        this.releaseSuspect(r);
-      }
-    } else if (this.hasGood && this.looksLikeFailedRead(v)) {
-      this.holdSuspect(v, s.timeMs);
+    if (this.isBogus(v)) {
+      this.bogusDropped++;
+      r.failedRead(this, s.timeMs, 'bogus');
       return;
+    }
+    if (this.hasGood && this.allowanceZeroAfterNonZero(v)) {
+      this.holdSuspect(v, s.timeMs);
+      // The driver counted a reset of its own: no need to wait for proof.
+      if (this.totalResetsRose(v)) this.releaseRun(r);
+      return;
+    }
+    if (this.runLength > 0) {
+      if (this.allowanceAtLeastGood(v)) this.dropRun(r);
+      else this.releaseRun(r);
     }
     this.accept(v, s.timeMs, r);
   }
 
   /**
-   * Ends the device's stream (removal, end of input, shutdown). A held zero
-   * read that nothing can judge any more is discarded: nothing shows it was
-   * real, and a bogus reset would be worse than a missed one.
+   * Ends the device's stream (removal, end of input, shutdown). A held run
+   * that nothing can judge any more is discarded and the last good values
+   * stay: nothing shows the zeros were real, and a bogus reset would be
+   * worse than a missed one.
    */
   discardSuspect(r: DeltaReceiver): void {
-    if (!this.suspectPending) return;
-    this.suspectPending = false;
-    this.suspectsDiscarded++;
-    r.failedRead(this, this.suspectTimeMs, 'suspect');
+    if (this.runLength === 0) return;
+    this.suspectsDiscarded += this.runLength;
+    this.emitRunFailed(r);
   }
 
-  /** Exact decimal text of the last good raw value of `name`, or undefined. Allocates. */
+  /** Exact decimal text of the last accepted raw value of `name`, or undefined. Allocates. */
   rawString(name: string): string | undefined {
     if (!this.hasGoodEver) return undefined;
-    const i = this.names.indexOf(name);
+    const i = this.shownNames.indexOf(name);
     if (i < 0) return undefined;
-    return u64ToString(this.good[2 * i]!, this.good[2 * i + 1]!);
+    return u64ToString(this.shownValues[2 * i]!, this.shownValues[2 * i + 1]!);
   }
 
-  /** True once any sample was accepted (good survives epoch changes until overwritten). */
+  /** True once any sample was accepted (the shown values survive epoch changes until the next accept). */
   get hasGoodEver(): boolean {
     return this.accepted > 0;
   }
@@ -152,10 +199,11 @@ export class DeviceDeltas {
       this.generation = layout.generation;
       this.names = layout.names;
       const n = layout.names.length;
-      if (this.good.length !== 2 * n) {
-        this.good = new Uint32Array(2 * n);
-        this.suspect = new Uint32Array(2 * n);
-      }
+      // Fresh arrays: shownValues may still be the old `good` and must keep
+      // the last accepted values until this epoch accepts one.
+      this.good = new Uint32Array(2 * n);
+      this.runFirst = new Uint32Array(2 * n);
+      this.runLast = new Uint32Array(2 * n);
       const tracked: number[] = [];
       const allow: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -166,14 +214,28 @@ export class DeviceDeltas {
       this.trackedPos = Int32Array.from(tracked);
       this.trackedNames = tracked.map((i) => layout.names[i]!);
       this.allowPos = Int32Array.from(allow);
+      this.availablePos = layout.names.indexOf(CONNTRACK_AVAILABLE);
+      this.totalResetsPos = layout.names.indexOf(TOTAL_RESETS);
       this.inc = new Float64Array(tracked.length);
       this.isReset = new Uint8Array(tracked.length);
     }
     r.epochStarted(this, timeMs);
   }
 
-  /** Every allowance stat reads 0 while at least one was non-zero in the last good sample. */
-  private looksLikeFailedRead(v: Uint32Array): boolean {
+  /** Rule 2: the device has conntrack_allowance_available, and it and every allowance counter read 0. */
+  private isBogus(v: Uint32Array): boolean {
+    const a = this.availablePos;
+    if (a < 0 || v[2 * a] !== 0 || v[2 * a + 1] !== 0) return false;
+    const pos = this.allowPos;
+    for (let j = 0; j < pos.length; j++) {
+      const p = 2 * pos[j]!;
+      if (v[p] !== 0 || v[p + 1] !== 0) return false;
+    }
+    return true;
+  }
+
+  /** Rule 3: every allowance stat reads 0 while at least one was non-zero in the last accepted sample. */
+  private allowanceZeroAfterNonZero(v: Uint32Array): boolean {
     const pos = this.allowPos;
     if (pos.length === 0) return false;
     let before = false;
@@ -185,8 +247,13 @@ export class DeviceDeltas {
     return before;
   }
 
+  private totalResetsRose(v: Uint32Array): boolean {
+    const p = 2 * this.totalResetsPos;
+    return p >= 0 && u64Less(this.good[p]!, this.good[p + 1]!, v[p]!, v[p + 1]!);
+  }
+
   /**
-   * The judgement of a held read: the allowance stats of the sample after it
+   * The judgement of a held run: the allowance stats of the sample after it
    * are all >= their values before it. Queue counters are not compared: a
    * failed admin command does not touch them, so they would always pass.
    */
@@ -201,15 +268,42 @@ export class DeviceDeltas {
   }
 
   private holdSuspect(v: Uint32Array, timeMs: number): void {
-    copyValues(v, this.suspect);
-    this.suspectTimeMs = timeMs;
-    this.suspectPending = true;
+    if (this.runLength === 0) {
+      copyValues(v, this.runFirst);
+      this.runFirstMs = timeMs;
+    } else {
+      copyValues(v, this.runLast);
+      this.runLastMs = timeMs;
+    }
+    this.runLength++;
   }
 
-  private releaseSuspect(r: DeltaReceiver): void {
-    this.suspectPending = false;
+  /** The run was failed reads: drop it, count every sample of it. */
+  private dropRun(r: DeltaReceiver): void {
+    this.suspectsDropped += this.runLength;
+    this.emitRunFailed(r);
+  }
+
+  private emitRunFailed(r: DeltaReceiver): void {
+    const n = this.runLength;
+    this.runLength = 0;
+    // Only the first and latest times are kept (bounded memory for any run
+    // length): the samples between are reported at the latest one's time.
+    r.failedRead(this, this.runFirstMs, 'suspect');
+    for (let i = 1; i < n; i++) r.failedRead(this, this.runLastMs, 'suspect');
+  }
+
+  /**
+   * The device genuinely reset at the run's first sample: accept it (a reset)
+   * and, if the run was longer, its latest sample, which carries whatever the
+   * stats that are not allowance counters did in between.
+   */
+  private releaseRun(r: DeltaReceiver): void {
+    const n = this.runLength;
+    this.runLength = 0;
     this.suspectsGenuine++;
-    this.accept(this.suspect, this.suspectTimeMs, r);
+    this.accept(this.runFirst, this.runFirstMs, r);
+    if (n > 1) this.accept(this.runLast, this.runLastMs, r);
   }
 
   private accept(v: Uint32Array, timeMs: number, r: DeltaReceiver): void {
@@ -243,6 +337,8 @@ export class DeviceDeltas {
     copyValues(v, g);
     this.hasGood = true;
     this.goodTimeMs = timeMs;
+    this.shownNames = this.names;
+    this.shownValues = g;
     this.timeMs = timeMs;
     this.accepted++;
     r.accepted(this);

@@ -35,8 +35,10 @@ export interface SimEvent {
   timeMs: number;
   kind: SimEventKind;
   /**
-   * Whether an aggregator can see it: a zero read or reset is visible only
-   * when some allowance counter was non-zero before it. Errors always are.
+   * Whether an aggregator can see it: errors always are, and so is a zero
+   * read that zeroes conntrack_allowance_available too; otherwise a zero
+   * read or reset is visible only when some allowance counter was non-zero
+   * before it.
    */
   detectable: boolean;
   /** For resets: the allowance stats that were non-zero (their resets are counted). */
@@ -391,7 +393,10 @@ export class SimulateSource implements StatsSource {
       dev.lastEventTick = k;
       const statsReset: string[] = [];
       if (kind === 'reset') for (const s of dev.schedules) if (cur[s.pos]! > 0) statsReset.push(s.stat);
-      this.events.push({ device: dev.name, timeMs: t, kind, detectable: kind === 'error' || dev.anyAllowance(), statsReset });
+      // A zero read that zeroes conntrack_allowance_available too is always
+      // recognisable (a bogus read); otherwise only after a non-zero counter.
+      const detectable = kind === 'error' || (kind === 'zero-read' && dev.gaugePos >= 0) || dev.anyAllowance();
+      this.events.push({ device: dev.name, timeMs: t, kind, detectable, statsReset });
       if (kind === 'reset') {
         for (let j = 0; j < dev.allowPos.length; j++) cur[dev.allowPos[j]!] = 0;
         if (dev.totalResetsPos >= 0) cur[dev.totalResetsPos]! += 1;

@@ -79,8 +79,8 @@ describe('failed reads', () => {
     expect(r.total(BW_IN)).toMatchObject({ increase: 0, resets: 0, failedReads: 1 });
     expect(r.ticks.filter((t) => t.stat === PPS).map((t) => t.timeMs - T0)).toEqual([0, 100, 300]);
     expect(r.ticks.filter((t) => t.stat === PPS).at(-1)).toMatchObject({ increase: 3, prevTimeMs: T0 + 100 });
-    expect(r.failed).toEqual([{ device: 'eth0', timeMs: T0 + 200, kind: 'suspect' }]);
-    expect(r.agg.deviceCounters('eth0')).toMatchObject({ suspectsDropped: 1, suspectsGenuine: 0 });
+    expect(r.failed).toEqual([{ device: 'eth0', timeMs: T0 + 200, kind: 'bogus' }]);
+    expect(r.agg.deviceCounters('eth0')).toMatchObject({ bogusDropped: 1, suspectsDropped: 0, suspectsGenuine: 0 });
     expect(r.bursts).toEqual([
       expect.objectContaining({ stat: PPS, startMs: T0, endMs: T0 + 300, increase: 8, peakRatePerSecond: 50 }),
     ]);
@@ -273,5 +273,142 @@ describe('per-second attribution', () => {
       { t: T0 + 10_000, stats: ena({ pps: 1 }) },
     ]);
     expect(r.seconds.filter((s) => s.stat === PPS).map((s) => s.second - T0 / 1000)).toEqual([0, 10]);
+  });
+});
+
+/** The ENI-stats path (and older devices): five counters, no conntrack_allowance_available. */
+function eni(v: Parameters<typeof ena>[0], extra: Record<string, number> = {}): Record<string, number> {
+  const { conntrack_allowance_available: _gone, ...rest } = ena(v, extra);
+  return rest;
+}
+const zeroed = (extra: Record<string, number> = {}): Record<string, number> => ({ ...ena({}, extra), conntrack_allowance_available: 0 });
+
+describe('failure modes of real ENA (issue 11)', () => {
+  it('an error is not a layout change: the drops during it are counted on the sample after it', () => {
+    const r = runRecords([
+      { t: T0, stats: ena({ pps: 100 }) },
+      { t: T0 + 100, error: 'ETIMEDOUT' },
+      { t: T0 + 150, stats: ena({ pps: 1100 }) },
+      { t: T0 + 250, stats: ena({ pps: 1100 }) },
+    ]);
+    expect(r.bursts.map((b) => [b.stat, b.increase])).toEqual([[PPS, 1000]]);
+    expect(r.total(PPS)).toMatchObject({ increase: 1000, resets: 0, failedReads: 1 });
+    expect(r.agg.deviceCounters('eth0')?.epochs).toBe(1);
+  });
+
+  it('drops bogus reads at start-up too: the whole counter is never taken for a burst', () => {
+    const r = runRecords([
+      { t: T0, stats: zeroed() },
+      { t: T0 + 100, stats: zeroed() },
+      { t: T0 + 200, stats: ena({ pps: 5000 }) },
+      { t: T0 + 300, stats: ena({ pps: 5000 }) },
+    ]);
+    expect(r.bursts).toEqual([]);
+    expect(r.total(PPS)).toMatchObject({ increase: 0, resets: 0, failedReads: 2, samples: 2 });
+  });
+
+  it('drops a bogus read right after an error, and the raw counter never shows it', () => {
+    const recs: Rec[] = [
+      { t: T0, stats: ena({ pps: 100 }) },
+      { t: T0 + 1500, error: 'ETIMEDOUT' },
+      { t: T0 + 1600, stats: zeroed() },
+    ];
+    const mid = runRecords(recs, {}, false);
+    expect(mid.agg.rawValue('eth0', PPS)).toBe('100');
+    const r = runRecords([...recs, { t: T0 + 1700, stats: ena({ pps: 100 }) }]);
+    expect(r.bursts).toEqual([]);
+    expect(r.total(PPS)).toMatchObject({ increase: 0, resets: 0, failedReads: 2 });
+  });
+
+  it.each([1, 2, 3, 5])('a run of %i all-zero reads (no gauge to tell) followed by the old values was failed reads', (n) => {
+    const recs: Rec[] = [{ t: T0, stats: eni({ pps: 100 }) }];
+    for (let i = 1; i <= n; i++) recs.push({ t: T0 + 100 * i, stats: eni({}) });
+    recs.push({ t: T0 + 100 * (n + 1), stats: eni({ pps: 104 }) });
+    const r = runRecords(recs);
+    expect(r.bursts.map((b) => [b.stat, b.increase])).toEqual([[PPS, 4]]);
+    expect(r.total(PPS)).toMatchObject({ increase: 4, resets: 0, failedReads: n, samples: 2 });
+    expect(r.agg.deviceCounters('eth0')).toMatchObject({ suspectsDropped: n, suspectsGenuine: 0 });
+  });
+
+  it('a run with errors and bogus reads interleaved is judged as one run', () => {
+    const r = runRecords([
+      { t: T0, stats: ena({ pps: 100, bw_in: 3 }) },
+      { t: T0 + 100, stats: ena({}) },
+      { t: T0 + 200, error: 'EBUSY' },
+      { t: T0 + 300, stats: zeroed() },
+      { t: T0 + 400, stats: ena({}) },
+      { t: T0 + 500, stats: ena({ pps: 100, bw_in: 3 }) },
+    ]);
+    expect(r.bursts).toEqual([]);
+    expect(r.total(PPS)).toMatchObject({ increase: 0, resets: 0, failedReads: 4, samples: 2 });
+    expect(r.agg.rawValue('eth0', PPS)).toBe('100');
+  });
+
+  it('a run that ends below the values before it was a genuine reset at its first sample, counted once', () => {
+    const r = runRecords([
+      { t: T0, stats: eni({ pps: 100 }, { rx_drops: 10 }) },
+      { t: T0 + 100, stats: eni({}, { rx_drops: 11 }) },
+      { t: T0 + 200, stats: eni({}, { rx_drops: 12 }) },
+      { t: T0 + 300, stats: eni({}, { rx_drops: 15 }) },
+      { t: T0 + 400, stats: eni({ pps: 7 }, { rx_drops: 15 }) },
+    ], { trackedStat: trackedStatMatcher([/drops$/]) });
+    expect(r.total(PPS)).toMatchObject({ increase: 7, resets: 1, failedReads: 0 });
+    // The other tracked stat loses nothing: 11 -> 15 arrives with the run's latest sample.
+    expect(r.total('rx_drops')).toMatchObject({ increase: 5, resets: 0 });
+    expect(r.ticks.filter((t) => t.stat === PPS).map((t) => [t.timeMs - T0, t.increase, t.reset])).toEqual([
+      [0, 0, false],
+      [100, 0, true],
+      [300, 0, false],
+      [400, 7, false],
+    ]);
+    expect(r.agg.rawValue('eth0', PPS)).toBe('7');
+  });
+
+  it('a reset followed by silence is known by the driver’s total_resets; without it the last good values stay', () => {
+    const withCounter = runRecords([
+      { t: T0, stats: ena({ pps: 100 }, { total_resets: 0 }) },
+      { t: T0 + 100, stats: ena({}, { total_resets: 1 }) },
+      { t: T0 + 200, stats: ena({}, { total_resets: 1 }) },
+    ]);
+    expect(withCounter.total(PPS)).toMatchObject({ resets: 1, failedReads: 0 });
+    expect(withCounter.agg.rawValue('eth0', PPS)).toBe('0');
+    // No evidence either way: documented as "keeps the last good values".
+    const blind = runRecords([
+      { t: T0, stats: eni({ pps: 100 }) },
+      { t: T0 + 100, stats: eni({}) },
+      { t: T0 + 200, stats: eni({}) },
+    ]);
+    expect(blind.total(PPS)).toMatchObject({ resets: 0, failedReads: 2 });
+    expect(blind.agg.rawValue('eth0', PPS)).toBe('100');
+  });
+
+  it('ENODEV ends the device’s open bursts; what answers later is a new epoch (live and replay alike)', () => {
+    const r = runRecords(
+      [
+        { t: T0, stats: ena({ pps: 0 }) },
+        { t: T0 + 100, stats: ena({ pps: 5 }) },
+        { t: T0 + 200, error: 'ENODEV' },
+        { t: T0 + 900, stats: ena({ pps: 50 }) },
+        { t: T0 + 1000, stats: ena({ pps: 50 }) },
+      ],
+      {},
+      false,
+    );
+    expect(r.bursts.map((b) => [b.startMs - T0, b.endMs - T0, b.increase])).toEqual([[0, 100, 5]]);
+    expect(r.total(PPS)).toMatchObject({ increase: 5, resets: 0 });
+    expect(r.agg.deviceCounters('eth0')?.epochs).toBe(2);
+  });
+
+  it('never exports a zero raw counter when a new layout starts with a bogus read', () => {
+    const r = runRecords(
+      [
+        { t: T0, stats: ena({ pps: 100 }) },
+        { t: T0 + 100, stats: { ...zeroed(), ena_srd_mode: 0 } },
+      ],
+      {},
+      false,
+    );
+    expect(r.agg.rawValue('eth0', PPS)).toBe('100');
+    expect(r.agg.rawCounters('eth0')!.names).not.toContain('ena_srd_mode');
   });
 });

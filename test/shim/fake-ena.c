@@ -14,6 +14,9 @@
 // Script: one directive per line, '#' starts a comment. Times are ms since
 // the shim first saw an ethtool call for the device.
 //   queues N | phc on|off | version STR        (initial layout, no time)
+//   customer 5|6                        customer metrics reported: 6 (default)
+//                                       or the first five, as the ENI-stats
+//                                       path and older devices print them
 //   AT burst STAT PACKETS DURATION_MS   spread PACKETS over DURATION_MS
 //   AT add STAT N                       STAT += N (allowance or admin-queue stat)
 //   AT zero CALLS                       next CALLS GSTATS: customer metrics all 0
@@ -86,7 +89,7 @@ struct burst {
 
 struct dev {
   char name[IFNAMSIZ];
-  int queues, phc, gone;
+  int queues, phc, gone, customer;
   char version[32];
   uint64_t allowance[5];
   uint64_t available;
@@ -130,7 +133,7 @@ static void add_name(struct dev *d, const char *fmt, const char *a, int q) {
 static void build_layout(struct dev *d) {
   d->n_names = 0;
   for (int i = 0; i < N(GLOBAL); i++) add_name(d, "%s", GLOBAL[i], -1);
-  for (int i = 0; i < N(CUSTOMER); i++) add_name(d, "%s", CUSTOMER[i], -1);
+  for (int i = 0; i < d->customer; i++) add_name(d, "%s", CUSTOMER[i], -1);
   for (int i = 0; i < N(SRD); i++) add_name(d, "%s", SRD[i], -1);
   for (int i = 0; i < N(ADMIN); i++) add_name(d, "ena_admin_q_%s", ADMIN[i], -1);
   if (d->phc)
@@ -179,6 +182,7 @@ static void load_script(struct dev *d, const char *path) {
     if (n <= 0) continue;
     if (!strcmp(w[0], "queues")) { d->queues = atoi(w[1]); continue; }
     if (!strcmp(w[0], "phc")) { d->phc = !strcmp(w[1], "on"); continue; }
+    if (!strcmp(w[0], "customer")) { d->customer = atoi(w[1]) == 5 ? 5 : 6; continue; }
     if (!strcmp(w[0], "version")) { snprintf(d->version, sizeof(d->version), "%.31s", w[1]); continue; }
     if (d->n_actions >= MAX_ACTIONS) break;
     struct action *a = &d->actions[d->n_actions];
@@ -224,6 +228,7 @@ static void init(void) {
     if (!*tok || strlen(tok) >= IFNAMSIZ) continue;
     snprintf(d->name, sizeof(d->name), "%s", tok);
     d->queues = 4;
+    d->customer = 6;
     d->available = 50000;
     snprintf(d->version, sizeof(d->version), "%s", "2.16.0g");
     if (eq) load_script(d, eq + 1);
