@@ -152,7 +152,7 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
   // and a reader counting lost samples needs to know how many to expect.
   uint32_t due = 0;
   for (auto& d : active_) {
-    if (!d->removed.load(std::memory_order_relaxed) && deadline >= d->next_due_ns) due++;
+    if (!d->removed.load(std::memory_order_relaxed) && !d->vanished && deadline >= d->next_due_ns) due++;
   }
   if (uint64_t* w = ring_.Reserve(kTickWords)) {
     w[0] = kTickWords | (static_cast<uint64_t>(kTick) << 32);
@@ -163,7 +163,7 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     ring_.Commit(kTickWords);
   }
   for (auto& d : active_) {
-    if (d->removed.load(std::memory_order_relaxed)) continue;
+    if (d->removed.load(std::memory_order_relaxed) || d->vanished) continue;
     if (deadline < d->next_due_ns) continue;
     SampleDevice(*d);
     // Stay on the tick grid: due again `interval` after this deadline.
@@ -212,6 +212,7 @@ void Sampler::SampleDevice(Device& d) {
       int64_t now = Now(CLOCK_MONOTONIC);
       PublishSample(d, d.generation, now, Now(CLOCK_REALTIME), 0, err, 0, nullptr);
       d.need_layout = true;
+      d.vanished = err == ENODEV;
       return;
     }
   }
@@ -228,6 +229,10 @@ void Sampler::SampleDevice(Device& d) {
     // they differ. An interface re-created under the same name is found by
     // ENODEV or by its new ifindex, both handled in JavaScript.
     d.need_layout = true;
+    // One ENODEV per disappearance: JavaScript drops the device on it and a
+    // re-scan adds it back as a new one, so asking again only costs ioctls
+    // (and would make the count of failed reads depend on drain timing).
+    d.vanished = err == ENODEV;
     PublishSample(d, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
     Assess(d, err, t1 - t0, t1, nullptr, 0);
     return;

@@ -64,6 +64,9 @@ class Sampler {
     // Thread-owned.
     uint32_t count = 0;
     bool need_layout = true;
+    // Answered ENODEV: not asked again (JavaScript removes it, a re-scan
+    // adds a new one if the name comes back).
+    bool vanished = false;
     int64_t next_due_ns = 0;
     // Back-off state: the durations (and end times) of the calls in the
     // last kWindowNs, at most kWindow of them, and health counters.

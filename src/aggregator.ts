@@ -152,6 +152,8 @@ class DeviceState {
   tracks: StatTrack[] = [];
   readonly byName = new Map<string, StatTrack>();
   alive = false;
+  /** Failed reads of the device over its whole life here, re-appearances included. */
+  failedReads = 0;
 
   constructor(
     readonly device: string,
@@ -286,6 +288,11 @@ export class Aggregator implements SampleSink {
     return t.windows.snapshot(nowMs);
   }
 
+  /** Failed reads of a device (errors, bogus reads, dropped suspects): the same number live and offline. */
+  failedReads(device: string): number {
+    return this.devices.get(device)?.failedReads ?? 0;
+  }
+
   /** Diagnostics of a device's delta stage. */
   deviceCounters(device: string): { accepted: number; errors: number; bogusDropped: number; suspectsDropped: number; suspectsGenuine: number; suspectsDiscarded: number; epochs: number } | undefined {
     const d = this.devices.get(device)?.deltas;
@@ -384,6 +391,7 @@ export class Aggregator implements SampleSink {
 
   /** @internal */
   failedRead(dev: DeviceState, timeMs: number, kind: FailedReadKind): void {
+    dev.failedReads++;
     const tracks = dev.tracks;
     for (let j = 0; j < tracks.length; j++) tracks[j]!.failedReads++;
     const ls = this.listeners;

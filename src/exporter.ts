@@ -6,7 +6,7 @@
 // Per-tick work (sample(), onTick) goes through handles resolved when a
 // device or epoch appears, so it allocates nothing; scrapes allocate freely.
 
-import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type FailedReadEvent, type SecondEvent, type TickEvent } from './aggregator.js';
+import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type SecondEvent, type TickEvent } from './aggregator.js';
 import type { Logger } from './log.js';
 import { CollectedMetric, type Labels } from './metrics/collected.js';
 import { FixedHistogram, type HistogramHandle } from './metrics/histogram.js';
@@ -80,7 +80,6 @@ interface DeviceEntry {
   lastError: string | null;
   readonly ioctl: HistogramHandle;
   readonly errors: Map<string, number>;
-  failedReads: number;
   readonly tracks: Map<string, TrackEntry>;
   /** Effective sampling interval (longer while backed off). */
   intervalMs: number;
@@ -219,11 +218,6 @@ export class Exporter implements SampleSink, AggregationListener {
     this.logBurst(rec);
   }
 
-  onFailedRead(e: Readonly<FailedReadEvent>): void {
-    const d = this.devices.get(e.device);
-    if (d) d.failedReads++;
-  }
-
   // --- Readers --------------------------------------------------------------
 
   /** Ready once every known device has had a good sample. */
@@ -310,7 +304,6 @@ export class Exporter implements SampleSink, AggregationListener {
       lastError: null,
       ioctl: this.ioctlHist.child(info.name),
       errors: new Map(),
-      failedReads: 0,
       tracks: new Map(),
       intervalMs: this.opts.intervalMs,
       backoffEvents: 0,
@@ -385,8 +378,8 @@ export class Exporter implements SampleSink, AggregationListener {
       }),
     );
     x.register(
-      new CollectedMetric('ethtool_failed_reads_total', 'Reads that failed (ioctl error) or returned all-zero allowance counters that the next sample proved bogus', 'counter', (emit) =>
-        each((d, device) => emit({ device }, d.failedReads))(),
+      new CollectedMetric('ethtool_failed_reads_total', 'Reads that yielded no data: ioctl errors, all-zero customer metrics (a failed ENA admin command), and all-zero allowance counters the next good sample proved bogus', 'counter', (emit) =>
+        each((_d, device) => emit({ device }, this.aggregator.failedReads(device)))(),
       ),
     );
     x.register(new CollectedMetric('ethburst_sampler_interval_seconds', 'Configured sampling interval', 'gauge', (emit) => emit({}, this.opts.intervalMs / 1000)));

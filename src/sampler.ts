@@ -49,7 +49,8 @@ interface Tracked {
   /** 0 while unknown: sysfs may not have it yet right after the link appears. */
   ifindex: number;
   layout: DeviceLayout | null;
-  /** Samples whose layout generation could no longer be resolved. */
+  /** Wall time of the last record delivered for it, ms. */
+  lastTimeMs: number;
 }
 
 /** A device as the exporter and readiness checks see it. */
@@ -184,7 +185,7 @@ export class NativeSource implements StatsSource, RingHandler {
       const t = this.byName.get(c.info.name);
       if (t && t.ifindex !== 0 && c.ifindex !== 0 && t.ifindex !== c.ifindex) {
         // Same name, new interface: its counters are not a continuation.
-        this.removeDevice(t, now);
+        this.vanish(t, now);
         this.addDevice(c);
       } else if (t) {
         if (t.ifindex === 0) t.ifindex = c.ifindex;
@@ -194,18 +195,43 @@ export class NativeSource implements StatsSource, RingHandler {
         this.addDevice(c);
       }
     }
-    for (const t of [...this.byName.values()]) if (!seen.has(t.info.name)) this.removeDevice(t, now);
+    for (const t of [...this.byName.values()]) if (!seen.has(t.info.name)) this.vanish(t, now);
     for (const [name, at] of this.vanishedAt) if (at < started) this.vanishedAt.delete(name);
   }
 
   private addDevice(c: Candidate): void {
-    const t: Tracked = { id: this.nextId++, info: c.info, ifindex: c.ifindex, layout: null };
+    const t: Tracked = { id: this.nextId++, info: c.info, ifindex: c.ifindex, layout: null, lastTimeMs: Number.NEGATIVE_INFINITY };
     this.byId.set(t.id, t);
     this.byName.set(c.info.name, t);
     this.health.set(c.info.name, { ok: false, lastError: null, samples: 0 });
     this.native!.add(t.id, c.info.name);
     this.log.log('info', 'sampling device', { device: c.info.name, driver: c.info.driver, stats: c.nStats });
     this.sink?.deviceAdded?.(c.info, Date.now());
+  }
+
+  /**
+   * A re-scan found the interface gone (or re-created) before the sampler
+   * read ENODEV from it. Consumers get the same ENODEV record either way, so
+   * a recording marks the end exactly where the live exporter saw it, and
+   * every disappearance is one failed read, whoever noticed it first.
+   */
+  private vanish(t: Tracked, timeMs: number): void {
+    if (this.sink) {
+      const v = this.view;
+      v.device = t.info.name;
+      v.driver = t.info.driver;
+      // After the device's last record, whatever the clocks' resolutions:
+      // a trace's times must increase.
+      v.timeMs = Math.max(timeMs, t.lastTimeMs + 0.001);
+      v.monoNs = Number.NaN;
+      v.ioctlNs = Number.NaN;
+      v.error = errnoCode(ENODEV);
+      v.errno = ENODEV;
+      v.layout = t.layout ?? EMPTY_LAYOUT;
+      this.sink.sample(v);
+    }
+    this.vanishedAt.set(t.info.name, timeMs);
+    this.removeDevice(t, timeMs);
   }
 
   private removeDevice(t: Tracked, timeMs: number): void {
@@ -225,6 +251,7 @@ export class NativeSource implements StatsSource, RingHandler {
     v.device = t.info.name;
     v.driver = t.info.driver;
     v.timeMs = wallNs / 1e6;
+    t.lastTimeMs = v.timeMs;
     v.monoNs = monoNs;
     v.ioctlNs = ioctlNs;
     const h = this.health.get(t.info.name)!;
