@@ -57,6 +57,8 @@ export interface Sample {
 
 /** Per-tick facts from the native sampler's own clock. */
 export interface TickStats {
+  /** The tick's deadline on CLOCK_MONOTONIC, ns: always on the grid start + k × interval. */
+  deadlineNs: number;
   /** How late the tick started after its deadline, ns. */
   latenessNs: number;
   /** Deadlines skipped (not queued) since the previous tick. */

@@ -98,7 +98,7 @@ export class NativeSource implements StatsSource, RingHandler {
     layout: EMPTY_LAYOUT,
     values: new Uint32Array(512),
   };
-  private readonly tickView: TickStats = { latenessNs: 0, missed: 0, devices: 0 };
+  private readonly tickView: TickStats = { deadlineNs: 0, latenessNs: 0, missed: 0, devices: 0 };
 
   constructor(opts: NativeSourceOptions) {
     this.opts = opts;
@@ -312,8 +312,9 @@ export class NativeSource implements StatsSource, RingHandler {
   }
 
   /** @internal RingHandler */
-  tick(_seq: number, _deadlineNs: number, latenessNs: number, missed: number, devices: number): void {
+  tick(_seq: number, deadlineNs: number, latenessNs: number, missed: number, devices: number): void {
     if (!this.sink?.tick) return;
+    this.tickView.deadlineNs = deadlineNs;
     this.tickView.latenessNs = latenessNs;
     this.tickView.missed = missed;
     this.tickView.devices = devices;

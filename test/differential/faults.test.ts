@@ -249,6 +249,10 @@ describe.skipIf(!haveCc)(`live serve, record → analyze and the script agree on
       }, 60_000);
 
       it('record exits 0 having sampled every scripted device', () => {
+        // The table the closing note of issue 11 quotes: truth, live, offline.
+        const brief = (t: Truth | undefined): string =>
+          t === undefined ? '-' : `bursts ${t.bursts.map(([s, n]) => `${s}:${n}`).join(',') || 'none'}; raw ${JSON.stringify(t.raw)}; resets ${JSON.stringify(t.resets ?? {})}; failed ${t.failed}`;
+        console.log(scenarios.map((sc, i) => `${sc.name}\n  truth   ${brief(normal(sc.truth))}\n  live    ${brief(batch.live.get(`ena${i}`))}\n  offline ${brief(batch.offline.get(`ena${i}`))}`).join('\n'));
         expect(batch.record.status).toBe(0);
         expect([...batch.offline.keys()].sort()).toEqual(scenarios.map((_s, i) => `ena${i}`).sort());
       });
