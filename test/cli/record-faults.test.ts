@@ -1,0 +1,129 @@
+// `ethburst record` when its output fails: every line that reaches the
+// output is whole, a failed write is one line on stderr and exit 1. Devices
+// are fake ENA (the LD_PRELOAD shim), so no NIC is needed.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTraceLine, type TraceRecord } from '../../src/trace.js';
+import { CLI, finished, type Result } from '../helpers/cli.js';
+import { isRoot } from '../helpers/host.js';
+import { until } from '../helpers/serve.js';
+import { haveCc, shimEnv } from '../helpers/shim.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ethburst-record-faults-'));
+const skip = haveCc ? '' : '(skipped: needs a C compiler for the fake-ENA shim)';
+
+let child: ChildProcess | null = null;
+afterEach(() => {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  child = null;
+});
+
+/** Every line parses and the text ends with a newline: nothing was cut. */
+function wholeLines(text: string): TraceRecord[] {
+  if (text === '') return [];
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((l) => {
+      const r = parseTraceLine(l);
+      expect(r).not.toBeNull();
+      return r!;
+    });
+}
+
+/** The single stderr line of a failed run, after checking exit 1. */
+function failure(r: Result): string {
+  expect(r.status).toBe(1);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+/** Starts `record` with stdout going to `stdout` (a fd or 'pipe'). */
+function record(args: string[], stdout: number | 'pipe', devices = 'ena0'): ChildProcess {
+  child = spawn(process.execPath, [CLI, 'record', ...args], { env: { ...process.env, ...shimEnv(devices) }, stdio: ['ignore', stdout, 'pipe'] });
+  return child;
+}
+
+/** Resolves once the native sampler thread runs: signal handlers are installed by then. */
+function samplerRunning(c: ChildProcess): Promise<true> {
+  return until(async () => {
+    const tasks = readdirSync(`/proc/${c.pid}/task`);
+    return tasks.some((t) => {
+      try {
+        return readFileSync(`/proc/${c.pid}/task/${t}/comm`, 'utf8').trim() === 'ethburst-sample';
+      } catch {
+        return false;
+      }
+    });
+  }, 'the sampler thread');
+}
+
+function toDevFull(args: string[]): ChildProcess {
+  const fd = openSync('/dev/full', 'w');
+  try {
+    return record(args, fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const DEV_FULL = 'ethburst record: writing the trace to stdout (/dev/full): ENOSPC (no space left on device)';
+
+describe.skipIf(!haveCc)(`record: a write that fails is an error, never exit 0 ${skip}`, () => {
+  it('stdout is /dev/full: exit 1 and one line naming it', async () => {
+    expect(failure(await finished(toDevFull(['--duration', '300ms'])))).toBe(DEV_FULL);
+  });
+
+  it('stdout is /dev/full and SIGTERM comes first: the failed final flush is still exit 1', async () => {
+    const c = toDevFull([]);
+    await samplerRunning(c);
+    c.kill('SIGTERM');
+    expect(failure(await finished(c))).toBe(DEV_FULL);
+  });
+
+  it('--out /dev/full: exit 1 and one line naming the file', async () => {
+    expect(failure(await finished(record(['--duration', '300ms', '--out', '/dev/full'], 'pipe')))).toBe(
+      'ethburst record: writing the trace to /dev/full: ENOSPC (no space left on device)',
+    );
+  });
+
+  it('the reader goes away (`record | head -1`): EPIPE is exit 1 and one line, and what was read is whole lines', async () => {
+    const c = record([], 'pipe');
+    let got = '';
+    await new Promise<void>((resolve) => {
+      c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        got += d;
+        if (got.includes('\n')) resolve();
+      });
+    });
+    // Like head: read the first line, then close the pipe. The next write fails.
+    c.stdout!.destroy();
+    expect(failure(await finished(c))).toBe('ethburst record: writing the trace to stdout: EPIPE (broken pipe)');
+    expect(parseTraceLine(got.split('\n')[0]!)).toMatchObject({ kind: 'sample', device: 'ena0' });
+  });
+
+  const canMount = isRoot && spawnSync('unshare', ['-m', 'true']).status === 0;
+  it.skipIf(!canMount)(`a disk that fills up mid-line: the file keeps only whole lines ${canMount ? '' : '(skipped: needs root and unshare -m)'}`, () => {
+    // A 256 KiB tmpfs in a private mount namespace: the write that fills it
+    // is short (half a line lands), the next one fails with ENOSPC.
+    const mnt = mkdtempSync(join(dir, 'tmpfs-'));
+    const trace = join(mnt, 'trace.jsonl');
+    const r = spawnSync(
+      'unshare',
+      ['-m', 'sh', '-c', `mount -t tmpfs -o size=256k tmpfs "$1" && "$2" "$3" record --out "$4"; rc=$?; cat "$4"; exit $rc`, 'sh', mnt, process.execPath, CLI, trace],
+      { encoding: 'utf8', env: { ...process.env, ...shimEnv('ena0') }, timeout: 60_000, maxBuffer: 1 << 24 },
+    );
+    expect(failure({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr })).toBe(
+      `ethburst record: writing the trace to ${trace}: ENOSPC (no space left on device)`,
+    );
+    const recs = wholeLines(r.stdout);
+    expect(recs.length).toBeGreaterThanOrEqual(1);
+    expect(recs.every((x) => x.kind === 'sample' && x.device === 'ena0')).toBe(true);
+  });
+});
