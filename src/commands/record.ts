@@ -1,7 +1,7 @@
 // ethburst record: sample and write the trace format (src/trace.ts), one
 // line per device per tick, to a file or stdout, until --duration ends or
 // SIGINT/SIGTERM; then flush and exit. Exit 1, with one line on stderr,
-// when the trace could not be written.
+// when the trace could not be written or samples were lost.
 
 import { createWriteStream, readlinkSync, statSync, truncateSync, type WriteStream } from 'node:fs';
 import { defineCommand } from '../command.js';
@@ -75,7 +75,10 @@ export default defineCommand({
     /** Bytes of the batches the output confirmed written in full. */
     let whole = 0;
     let lastWrite: Promise<void> = Promise.resolve();
+    let outputStalled = false;
+    let paused = false;
     const flush = (): void => {
+      if (paused) outputStalled = true;
       // After a failed write nothing more is written: it could only land
       // after a gap, or half of it.
       if (batch.length === 0 || failed) {
@@ -85,16 +88,30 @@ export default defineCommand({
       const chunk = Buffer.from(`${batch.join('\n')}\n`);
       batch = [];
       lastWrite = new Promise<void>((resolve) => {
-        out.write(chunk, (err?: Error | null) => {
+        const ok = out.write(chunk, (err?: Error | null) => {
           if (err) failed ??= err;
           else whole += chunk.length;
           resolve();
         });
+        // A reader that stopped reading: leave samples in the ring (bounded,
+        // and its overruns count what is lost) rather than in this process.
+        if (!ok && !paused && !failed) {
+          paused = true;
+          source.pauseDrain();
+          out.once('drain', () => {
+            paused = false;
+            source.resumeDrain();
+          });
+        }
       });
     };
+    let tickRecords = 0;
     const sink = {
       sample(s: Readonly<Sample>) {
         batch.push(formatTraceLine(s));
+      },
+      tick() {
+        tickRecords++;
       },
     };
     const flushTimer = setInterval(flush, 500);
@@ -109,8 +126,8 @@ export default defineCommand({
       io.signal.removeEventListener('abort', stop);
       flush();
     }
-    // Waits for a slow reader too: the final flush is the point of a clean
-    // stop (a second signal exits at once).
+    // Waits for a stalled reader too: the final flush is the point of a
+    // clean stop (a second signal exits at once).
     await lastWrite;
     if (file) await new Promise<void>((resolve) => file!.end(() => resolve()));
 
@@ -125,6 +142,16 @@ export default defineCommand({
         }
       }
       io.stderr.write(`ethburst record: writing the trace to ${target}: ${describeWriteError(failed)}\n`);
+      return 1;
+    }
+    // Overruns count every ring record that did not fit; the tick records
+    // among them are not samples (the native tick counter says how many
+    // there were). A lost back-off notice would count as one too: rare.
+    const c = source.counters;
+    const lost = Math.max(0, c.overruns - (c.ticks - tickRecords));
+    if (lost > 0) {
+      const why = outputStalled ? 'the output was not read fast enough' : 'ethburst could not drain its sample ring in time';
+      io.stderr.write(`ethburst record: ${lost} samples lost: ${why}\n`);
       return 1;
     }
     return 0;

@@ -1,6 +1,7 @@
-// `ethburst record` when its output fails: every line that reaches the
-// output is whole, a failed write is one line on stderr and exit 1. Devices
-// are fake ENA (the LD_PRELOAD shim), so no NIC is needed.
+// `ethburst record` when its output fails or stops being read: every line
+// that reaches the output is whole, a failed write is one line on stderr
+// and exit 1, lost samples are counted and reported. Devices are fake ENA
+// (the LD_PRELOAD shim), so no NIC is needed.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -126,4 +127,40 @@ describe.skipIf(!haveCc)(`record: a write that fails is an error, never exit 0 $
     expect(recs.length).toBeGreaterThanOrEqual(1);
     expect(recs.every((x) => x.kind === 'sample' && x.device === 'ena0')).toBe(true);
   });
+});
+
+/** Resident memory of a process, MiB. */
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+describe.skipIf(!haveCc)(`record: a reader that stops reading ${skip}`, () => {
+  it('memory stays bounded, the samples the ring could not hold are reported, exit 1', async () => {
+    // Eight devices of ~2400 stats each at 10 ms: about 19 k ring words a
+    // tick, so the ring (capped at 2 Mi words) is full after ~110 ticks,
+    // while the lines for 8 s of samples would take ~700 MB if buffered.
+    const script = join(dir, 'wide.script');
+    writeFileSync(script, 'queues 64\n');
+    const devices = Array.from({ length: 8 }, (_, i) => `ena${i}=${script}`).join(',');
+    const c = record(['--interval', '10ms', '--backoff=false'], 'pipe', devices);
+    await samplerRunning(c);
+    // Nobody reads c.stdout for 8 s.
+    let peak = 0;
+    const end = Date.now() + 8000;
+    while (Date.now() < end) {
+      peak = Math.max(peak, rssMiB(c.pid!));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThan(350);
+    c.kill('SIGTERM');
+    // Reading now lets the final flush through; the process then exits.
+    const r = await finished(c);
+    const line = failure(r);
+    expect(line).toMatch(/^ethburst record: \d+ samples lost: the output was not read fast enough$/);
+    expect(Number(/(\d+) samples/.exec(line)![1])).toBeGreaterThan(0);
+    const recs = wholeLines(r.stdout);
+    expect(new Set(recs.map((x) => x.device)).size).toBe(8);
+  }, 60_000);
 });
