@@ -1,7 +1,7 @@
 // ethburst record: sample and write the trace format (src/trace.ts), one
 // line per device per tick, to a file or stdout, until --duration ends or
-// SIGINT/SIGTERM; then flush and exit. Exit 1, with one line on stderr,
-// when the trace could not be written or samples were lost.
+// SIGINT/SIGTERM/SIGHUP; then flush and exit. Exit 1, with one line on
+// stderr, when the trace could not be written or samples were lost.
 
 import { createWriteStream, readlinkSync, statSync, truncateSync, type WriteStream } from 'node:fs';
 import { defineCommand } from '../command.js';
@@ -36,7 +36,7 @@ export default defineCommand({
   usage: '[--interval 100ms] [--duration 10s] [--out FILE] [--device NAME]...',
   flags: {
     ...intervalFlag,
-    duration: { type: 'duration', min: 1, max: 366 * 86_400_000, help: 'stop after this long (default: until SIGINT/SIGTERM)' },
+    duration: { type: 'duration', min: 1, max: 366 * 86_400_000, help: 'stop after this long (default: until SIGINT/SIGTERM/SIGHUP)' },
     out: { type: 'string', valueName: 'FILE', help: 'write the trace here instead of stdout' },
     ...deviceFlags,
   },

@@ -1,7 +1,7 @@
-// `ethburst record` when its output fails or stops being read: every line
-// that reaches the output is whole, a failed write is one line on stderr
-// and exit 1, lost samples are counted and reported. Devices are fake ENA
-// (the LD_PRELOAD shim), so no NIC is needed.
+// `ethburst record` when its output fails or stops being read, and when a
+// terminal hangs up: every line that reaches the output is whole, a failed
+// write is one line on stderr and exit 1, lost samples are counted and
+// reported. Devices are fake ENA (the LD_PRELOAD shim), so no NIC is needed.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTraceLine, type TraceRecord } from '../../src/trace.js';
-import { CLI, finished, type Result } from '../helpers/cli.js';
+import { CLI, finished, startCli, type Result } from '../helpers/cli.js';
 import { isRoot } from '../helpers/host.js';
 import { until } from '../helpers/serve.js';
 import { haveCc, shimEnv } from '../helpers/shim.js';
@@ -163,4 +163,21 @@ describe.skipIf(!haveCc)(`record: a reader that stops reading ${skip}`, () => {
     const recs = wholeLines(r.stdout);
     expect(new Set(recs.map((x) => x.device)).size).toBe(8);
   }, 60_000);
+});
+
+describe.skipIf(!haveCc)(`record: SIGHUP ${skip}`, () => {
+  it('stops like SIGTERM: the lines so far are flushed whole, exit 0', async () => {
+    const c = startCli(['record'], shimEnv('ena0'));
+    child = c;
+    let got = '';
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => (got += d));
+    await until(async () => got.split('\n').length > 3, 'three lines');
+    c.kill('SIGHUP');
+    const r = await finished(c);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const recs = wholeLines(got);
+    expect(recs.length).toBeGreaterThanOrEqual(3);
+    expect(recs.every((x) => x.device === 'ena0')).toBe(true);
+  });
 });
