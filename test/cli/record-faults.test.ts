@@ -84,6 +84,9 @@ describe.skipIf(!haveCc)(`record: a write that fails is an error, never exit 0 $
   it('stdout is /dev/full and SIGTERM comes first: the failed final flush is still exit 1', async () => {
     const c = toDevFull([]);
     await samplerRunning(c);
+    // Past its first tick, so the final flush has lines to write; usually
+    // still before the first periodic flush (500 ms). Either way: exit 1.
+    await new Promise((r) => setTimeout(r, 200));
     c.kill('SIGTERM');
     expect(failure(await finished(c))).toBe(DEV_FULL);
   });
