@@ -85,14 +85,18 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   const controller = new AbortController();
   let signals = 0;
+  const exitCodes: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
     // A second signal means "now": the user is not waiting for a flush.
-    if (signals > 1) process.exit(sig === 'SIGINT' ? 130 : 143);
+    if (signals > 1) process.exit(exitCodes[sig] ?? 1);
     controller.abort(sig);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal or ssh session stops a foreground `record` or `serve`
+  // cleanly too, instead of killing it mid-line with nothing flushed.
+  process.on('SIGHUP', onSignal);
   // A closed pipe (`ethburst record | head`) is not an error worth a stack.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') controller.abort('EPIPE');

@@ -79,6 +79,7 @@ export class NativeSource implements StatsSource, RingHandler {
   private sink: SampleSink | null = null;
   private prepared: DiscoveryResult | null = null;
   private stopped = false;
+  private drainPaused = false;
   private resolveRun: (() => void) | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -141,7 +142,9 @@ export class NativeSource implements StatsSource, RingHandler {
     const done = new Promise<void>((resolve) => {
       this.resolveRun = resolve;
     });
-    this.drainTimer = setInterval(() => this.drain(), this.opts.drainMs ?? 200);
+    this.drainTimer = setInterval(() => {
+      if (!this.drainPaused) this.drain();
+    }, this.opts.drainMs ?? 200);
     if (this.opts.rescanMs > 0) {
       this.rescanTimer = setInterval(() => {
         this.rescanning ??= this.rescan().finally(() => {
@@ -165,6 +168,19 @@ export class NativeSource implements StatsSource, RingHandler {
       for (const t of [...this.byId.values()]) this.removeDevice(t, now);
     }
     this.resolveRun?.();
+  }
+
+  /**
+   * For a consumer that cannot take more (a stdout nobody reads): records
+   * stay in the ring, which overruns and counts what it cannot hold, instead
+   * of piling up in JavaScript. stop() still delivers what the ring holds.
+   */
+  pauseDrain(): void {
+    this.drainPaused = true;
+  }
+
+  resumeDrain(): void {
+    this.drainPaused = false;
   }
 
   /** Delivers what the native thread has published since the last drain. */

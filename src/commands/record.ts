@@ -1,14 +1,34 @@
 // ethburst record: sample and write the trace format (src/trace.ts), one
 // line per device per tick, to a file or stdout, until --duration ends or
-// SIGINT/SIGTERM; then flush and exit 0.
+// SIGINT/SIGTERM/SIGHUP; then flush and exit. Exit 1, with one line on
+// stderr, when the trace could not be written or samples were lost.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readlinkSync, statSync, truncateSync, type WriteStream } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
-import { InputError } from '../errors.js';
+import { InputError, describeErrno } from '../errors.js';
 import { NativeSource } from '../sampler.js';
 import type { Sample } from '../sample.js';
 import { formatTraceLine } from '../trace.js';
+
+/** "ENOSPC (no space left on device)" for a system error, its message otherwise. */
+function describeWriteError(err: NodeJS.ErrnoException): string {
+  if (typeof err.errno === 'number' && err.code !== undefined && !err.code.startsWith('ERR_')) {
+    const [code, description] = describeErrno(err.errno);
+    return `${code} (${description})`;
+  }
+  return err.message;
+}
+
+/** "stdout (/dev/full)" when stdout is a file, so the error names what filled up. */
+function describeStdout(): string {
+  try {
+    const path = readlinkSync('/proc/self/fd/1');
+    return path.startsWith('/') ? `stdout (${path})` : 'stdout';
+  } catch {
+    return 'stdout';
+  }
+}
 
 export default defineCommand({
   name: 'record',
@@ -16,7 +36,7 @@ export default defineCommand({
   usage: '[--interval 100ms] [--duration 10s] [--out FILE] [--device NAME]...',
   flags: {
     ...intervalFlag,
-    duration: { type: 'duration', min: 1, max: 366 * 86_400_000, help: 'stop after this long (default: until SIGINT/SIGTERM)' },
+    duration: { type: 'duration', min: 1, max: 366 * 86_400_000, help: 'stop after this long (default: until SIGINT/SIGTERM/SIGHUP)' },
     out: { type: 'string', valueName: 'FILE', help: 'write the trace here instead of stdout' },
     ...deviceFlags,
   },
@@ -42,22 +62,56 @@ export default defineCommand({
       });
     }
     const out: NodeJS.WritableStream = file ?? io.stdout;
-    let writeError: Error | null = null;
-    out.on('error', (err: Error) => {
-      writeError = err;
+    const target = flags.out ?? (io.stdout === process.stdout ? describeStdout() : 'stdout');
+    let failed: NodeJS.ErrnoException | null = null;
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      failed ??= err;
       source.stop();
     });
 
-    // Lines are batched per drain: one write per 500 ms, not per sample.
+    // Lines are batched per drain: one write per 500 ms, not per sample, and
+    // a batch is whole lines, so whatever reaches the output ends in '\n'.
     let batch: string[] = [];
+    /** Bytes of the batches the output confirmed written in full. */
+    let whole = 0;
+    let lastWrite: Promise<void> = Promise.resolve();
+    let outputStalled = false;
+    let paused = false;
     const flush = (): void => {
-      if (batch.length === 0) return;
-      out.write(`${batch.join('\n')}\n`);
+      if (paused) outputStalled = true;
+      // After a failed write nothing more is written: it could only land
+      // after a gap, or half of it.
+      if (batch.length === 0 || failed) {
+        batch = [];
+        return;
+      }
+      const chunk = Buffer.from(`${batch.join('\n')}\n`);
       batch = [];
+      lastWrite = new Promise<void>((resolve) => {
+        const ok = out.write(chunk, (err?: Error | null) => {
+          if (err) failed ??= err;
+          else whole += chunk.length;
+          resolve();
+        });
+        // A reader that stopped reading: leave samples in the ring (bounded,
+        // and its overruns count what is lost) rather than in this process.
+        if (!ok && !paused && !failed) {
+          paused = true;
+          source.pauseDrain();
+          out.once('drain', () => {
+            paused = false;
+            source.resumeDrain();
+          });
+        }
+      });
     };
+    let tickRecords = 0;
     const sink = {
       sample(s: Readonly<Sample>) {
         batch.push(formatTraceLine(s));
+      },
+      tick() {
+        tickRecords++;
       },
     };
     const flushTimer = setInterval(flush, 500);
@@ -72,9 +126,33 @@ export default defineCommand({
       io.signal.removeEventListener('abort', stop);
       flush();
     }
-    if (file) await new Promise<void>((resolve) => file!.end(resolve));
-    if (writeError && (writeError as NodeJS.ErrnoException).code !== 'EPIPE') {
-      throw new InputError(`writing the trace: ${(writeError as Error).message}`);
+    // Waits for a stalled reader too: the final flush is the point of a
+    // clean stop (a second signal exits at once).
+    await lastWrite;
+    if (file) await new Promise<void>((resolve) => file!.end(() => resolve()));
+
+    if (failed) {
+      // A write cut short by a full disk leaves half a line; cut the file
+      // back to the last whole batch so every line in it parses.
+      if (file && flags.out !== undefined && whole < file.bytesWritten) {
+        try {
+          if (statSync(flags.out).isFile()) truncateSync(flags.out, whole);
+        } catch {
+          // The error below already says the trace is incomplete.
+        }
+      }
+      io.stderr.write(`ethburst record: writing the trace to ${target}: ${describeWriteError(failed)}\n`);
+      return 1;
+    }
+    // Overruns count every ring record that did not fit; the tick records
+    // among them are not samples (the native tick counter says how many
+    // there were). A lost back-off notice would count as one too: rare.
+    const c = source.counters;
+    const lost = Math.max(0, c.overruns - (c.ticks - tickRecords));
+    if (lost > 0) {
+      const why = outputStalled ? 'the output was not read fast enough' : 'ethburst could not drain its sample ring in time';
+      io.stderr.write(`ethburst record: ${lost} samples lost: ${why}\n`);
+      return 1;
     }
     return 0;
   },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runCli, usageFailure } from '../helpers/cli.js';
 import { value } from '../helpers/exposition.js';
 import { startServe, until } from '../helpers/serve.js';
+import { haveCc, shimEnv } from '../helpers/shim.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
 const dir = mkdtempSync(join(tmpdir(), 'ethburst-serve-'));
@@ -80,5 +81,24 @@ describe('serve: shutdown', () => {
     expect(burst).toMatchObject({ device: 'eth0', stat: 'linklocal_allowance_exceeded' });
     expect(burst!['increase']).toBeGreaterThan(0);
     expect(lines.at(-1)!['msg']).toBe('stopped');
+  });
+});
+
+describe.skipIf(!haveCc)(`serve: SIGHUP ${haveCc ? '' : '(skipped: needs a C compiler for the fake-ENA shim)'}`, () => {
+  it('stops like SIGTERM: the burst still open on the fake ENA device is logged, exit 0', async () => {
+    const script = join(dir, 'open-burst.script');
+    writeFileSync(script, '500 burst pps_allowance_exceeded 600000 60000\n');
+    const s = await startServe([], shimEnv(`ena0=${script}`));
+    await until(async () => {
+      const t = await (await fetch(`${s.base}/metrics`)).text();
+      return /ethtool_peak_rate_per_second\{device="ena0",stat="pps_allowance_exceeded"\} [1-9]/.test(t);
+    }, 'the burst to start');
+    s.child.kill('SIGHUP');
+    const r = await s.done;
+    expect(r.status).toBe(0);
+    const burst = s.logs().find((l) => l['msg'] === 'burst');
+    expect(burst).toMatchObject({ device: 'ena0', stat: 'pps_allowance_exceeded' });
+    expect(burst!['increase']).toBeGreaterThan(0);
+    expect(s.logs().at(-1)!['msg']).toBe('stopped');
   });
 });
