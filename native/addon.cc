@@ -142,7 +142,6 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
                            InstanceMethod<&SamplerWrap::Remove>("remove"),
                            InstanceMethod<&SamplerWrap::Revalidate>("revalidate"),
                            InstanceMethod<&SamplerWrap::SetDeviceInterval>("setDeviceInterval"),
-                           InstanceMethod<&SamplerWrap::Names>("names"),
                            InstanceAccessor<&SamplerWrap::Running>("running"),
                        });
   }
@@ -216,19 +215,6 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
     sampler_->SetDeviceInterval(id, static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()));
   }
 
-  Napi::Value Names(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint32_t generation = 0;
-    std::vector<std::string> names;
-    if (!sampler_->Names(IdArg(info, 0), &generation, &names)) return env.Null();
-    Napi::Array arr = Napi::Array::New(env, names.size());
-    for (uint32_t i = 0; i < names.size(); i++) arr.Set(i, names[i]);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("generation", generation);
-    o.Set("names", arr);
-    return o;
-  }
-
   Napi::Value Running(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), sampler_->running()); }
 
   Napi::Reference<Napi::Uint32Array> ring_;
@@ -237,7 +223,46 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
   bool cleaned_ = false;
 };
 
+// native/ring.h as data: the one definition src/ring.ts and the tests read.
+Napi::Object RingLayout(Napi::Env env) {
+  using namespace ethburst;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("magic", kRingMagic);
+  o.Set("headerU32", kHeaderU32);
+  Napi::Object h = Napi::Object::New(env);
+  h.Set("magic", static_cast<uint32_t>(kMagic));
+  h.Set("capacity", static_cast<uint32_t>(kCapacity));
+  h.Set("writePos", static_cast<uint32_t>(kWritePos));
+  h.Set("readPos", static_cast<uint32_t>(kReadPos));
+  h.Set("overruns", static_cast<uint32_t>(kOverruns));
+  h.Set("ticks", static_cast<uint32_t>(kTicks));
+  h.Set("missedTicks", static_cast<uint32_t>(kMissedTicks));
+  h.Set("threadState", static_cast<uint32_t>(kThreadState));
+  o.Set("header", h);
+  Napi::Object k = Napi::Object::New(env);
+  k.Set("pad", static_cast<uint32_t>(kPad));
+  k.Set("sample", static_cast<uint32_t>(kSample));
+  k.Set("tick", static_cast<uint32_t>(kTick));
+  k.Set("interval", static_cast<uint32_t>(kInterval));
+  k.Set("layout", static_cast<uint32_t>(kLayout));
+  o.Set("kinds", k);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set(static_cast<uint32_t>(kReasonSlow), "slow");
+  r.Set(static_cast<uint32_t>(kReasonError), "error");
+  r.Set(static_cast<uint32_t>(kReasonAdminQueue), "admin_queue");
+  r.Set(static_cast<uint32_t>(kReasonRecovered), "recovered");
+  o.Set("intervalReasons", r);
+  o.Set("sampleHeaderWords", kSampleHeaderWords);
+  o.Set("tickWords", kTickWords);
+  o.Set("intervalWords", kIntervalWords);
+  o.Set("layoutHeaderWords", kLayoutHeaderWords);
+  o.Set("nameBytes", kNameBytes);
+  o.Freeze();
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("ringLayout", RingLayout(env));
   exports.Set("Sampler", SamplerWrap::Define(env));
   exports.Set("probe", Napi::Function::New<ProbeAsync>(env, "probe"));
   exports.Set("probeSync", Napi::Function::New<ProbeSync>(env, "probeSync"));

@@ -1,8 +1,12 @@
 // The sample ring: memory owned by JavaScript (a SharedArrayBuffer), written
 // by the sampler thread, drained by JavaScript in batches. Single producer,
 // single consumer, and the producer never waits: when the consumer falls
-// behind, records are dropped and counted as overruns. src/ring.ts mirrors
-// this layout; change both together.
+// behind, records are dropped and counted as overruns.
+//
+// This file is the one definition of the layout: the addon exports these
+// constants (`ringLayout`, native/addon.cc) and src/ring.ts, the fake addon in
+// test/ and the tests read them from there. The ring is the only channel from
+// the sampler thread to JavaScript: layouts (stat names) travel in it too.
 //
 // Header, u32 words:
 //   [0] magic  [1] capacity (u64 words, power of two)
@@ -15,6 +19,7 @@
 // padding record fills the tail instead.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -43,6 +48,9 @@ enum RecordKind : uint32_t {
   kTick = 3,
   // [len|kind] [id | reason<<32] [mono ns] [new interval ns] [evidence ns: the p99 or the call's duration]
   kInterval = 4,
+  // [len|kind] [id | generation<<32] [count] then count names of kNameBytes,
+  // NUL-padded. Written before the first sample of every generation.
+  kLayout = 5,
 };
 
 // Why a device's interval changed (kInterval records).
@@ -56,6 +64,10 @@ enum IntervalReason : uint32_t {
 constexpr uint32_t kSampleHeaderWords = 6;
 constexpr uint32_t kTickWords = 5;
 constexpr uint32_t kIntervalWords = 5;
+constexpr uint32_t kLayoutHeaderWords = 3;
+// ETH_GSTRING_LEN: a stat name as the kernel hands it over.
+constexpr uint32_t kNameBytes = 32;
+constexpr uint32_t kNameWords = kNameBytes / 8;
 
 class RingWriter {
  public:
@@ -90,6 +102,68 @@ class RingWriter {
   void Commit(uint32_t words) {
     write_ += words;
     std::atomic_ref<uint32_t>(hdr_[kWritePos]).store(write_, std::memory_order_release);
+  }
+
+  // Record encoders: the only code that knows where a field sits. Each
+  // returns false when the record did not fit (an overrun is counted).
+  bool WriteTick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t missed, uint32_t due) {
+    uint64_t* w = Reserve(kTickWords);
+    if (!w) return false;
+    w[0] = kTickWords | (static_cast<uint64_t>(kTick) << 32);
+    w[1] = seq;
+    w[2] = static_cast<uint64_t>(deadline);
+    w[3] = static_cast<uint64_t>(lateness);
+    w[4] = missed | (static_cast<uint64_t>(due) << 32);
+    Commit(kTickWords);
+    return true;
+  }
+
+  bool WriteSample(uint32_t id, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err, uint32_t n,
+                   const uint64_t* values) {
+    uint32_t words = kSampleHeaderWords + n;
+    uint64_t* w = Reserve(words);
+    if (!w) return false;
+    w[0] = words | (static_cast<uint64_t>(kSample) << 32);
+    w[1] = id | (static_cast<uint64_t>(generation) << 32);
+    w[2] = static_cast<uint64_t>(mono);
+    w[3] = static_cast<uint64_t>(wall);
+    w[4] = static_cast<uint64_t>(ioctl_ns);
+    w[5] = static_cast<uint32_t>(err) | (static_cast<uint64_t>(n) << 32);
+    if (n) memcpy(w + kSampleHeaderWords, values, static_cast<size_t>(n) * sizeof(uint64_t));
+    Commit(words);
+    return true;
+  }
+
+  bool WriteInterval(uint32_t id, uint32_t reason, int64_t mono, int64_t interval_ns, int64_t evidence_ns) {
+    uint64_t* w = Reserve(kIntervalWords);
+    if (!w) return false;
+    w[0] = kIntervalWords | (static_cast<uint64_t>(kInterval) << 32);
+    w[1] = id | (static_cast<uint64_t>(reason) << 32);
+    w[2] = static_cast<uint64_t>(mono);
+    w[3] = static_cast<uint64_t>(interval_ns);
+    w[4] = static_cast<uint64_t>(evidence_ns);
+    Commit(kIntervalWords);
+    return true;
+  }
+
+  // `names` is any container of std::string-like values with size().
+  template <typename Names>
+  bool WriteLayout(uint32_t id, uint32_t generation, const Names& names) {
+    uint32_t count = static_cast<uint32_t>(names.size());
+    uint32_t words = kLayoutHeaderWords + count * kNameWords;
+    uint64_t* w = Reserve(words);
+    if (!w) return false;
+    w[0] = words | (static_cast<uint64_t>(kLayout) << 32);
+    w[1] = id | (static_cast<uint64_t>(generation) << 32);
+    w[2] = count;
+    char* out = reinterpret_cast<char*>(w + kLayoutHeaderWords);
+    memset(out, 0, static_cast<size_t>(count) * kNameBytes);
+    for (uint32_t i = 0; i < count; i++) {
+      const auto& name = names[i];
+      memcpy(out + static_cast<size_t>(i) * kNameBytes, name.data(), std::min<size_t>(name.size(), kNameBytes));
+    }
+    Commit(words);
+    return true;
   }
 
   void Add(HeaderIndex i, uint32_t n) {

@@ -96,18 +96,6 @@ void Sampler::SetDeviceInterval(uint32_t id, int64_t ns) {
   if (auto d = Find(id)) d->interval_ns.store(std::max(ns, interval_ns_));
 }
 
-bool Sampler::Names(uint32_t id, uint32_t* generation, std::vector<std::string>* names) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& d : all_) {
-    if (d->id != id) continue;
-    if (d->generation == 0) return false;
-    *generation = d->generation;
-    *names = d->names;
-    return true;
-  }
-  return false;
-}
-
 void Sampler::ApplyPending() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!dirty_) return;
@@ -154,14 +142,7 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
   for (auto& d : active_) {
     if (!d->removed.load(std::memory_order_relaxed) && !d->vanished && deadline >= d->next_due_ns) due++;
   }
-  if (uint64_t* w = ring_.Reserve(kTickWords)) {
-    w[0] = kTickWords | (static_cast<uint64_t>(kTick) << 32);
-    w[1] = seq;
-    w[2] = static_cast<uint64_t>(deadline);
-    w[3] = static_cast<uint64_t>(lateness);
-    w[4] = missed | (static_cast<uint64_t>(due) << 32);
-    ring_.Commit(kTickWords);
-  }
+  ring_.WriteTick(seq, deadline, lateness, missed, due);
   for (auto& d : active_) {
     if (d->removed.load(std::memory_order_relaxed) || d->vanished) continue;
     if (deadline < d->next_due_ns) continue;
@@ -197,10 +178,10 @@ int Sampler::ReadLayout(Device& d) {
     }
   }
   d.admin_have_prev = false;
-  std::lock_guard<std::mutex> lock(mu_);
   if (d.generation == 0 || scratch_names_ != d.names) {
     d.names.swap(scratch_names_);
     d.generation++;
+    d.layout_published = false;
   }
   return 0;
 }
@@ -210,7 +191,7 @@ void Sampler::SampleDevice(Device& d) {
     int err = ReadLayout(d);
     if (err) {
       int64_t now = Now(CLOCK_MONOTONIC);
-      PublishSample(d, d.generation, now, Now(CLOCK_REALTIME), 0, err, 0, nullptr);
+      ring_.WriteSample(d.id, d.generation, now, Now(CLOCK_REALTIME), 0, err, 0, nullptr);
       d.need_layout = true;
       d.vanished = err == ENODEV;
       return;
@@ -233,7 +214,7 @@ void Sampler::SampleDevice(Device& d) {
     // re-scan adds it back as a new one, so asking again only costs ioctls
     // (and would make the count of failed reads depend on drain timing).
     d.vanished = err == ENODEV;
-    PublishSample(d, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
+    ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
     Assess(d, err, t1 - t0, t1, nullptr, 0);
     return;
   }
@@ -247,7 +228,10 @@ void Sampler::SampleDevice(Device& d) {
     return;
   }
   const uint64_t* values = reinterpret_cast<const uint64_t*>(buffer_.get()->data);
-  PublishSample(d, d.generation, t1, wall, t1 - t0, 0, n, values);
+  // Names first: a sample JavaScript cannot name is worse than none (the
+  // overrun is counted, and the layout is tried again with the next one).
+  if (!d.layout_published) d.layout_published = ring_.WriteLayout(d.id, d.generation, d.names);
+  if (d.layout_published) ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, 0, n, values);
   Assess(d, 0, t1 - t0, t1, values, n);
 }
 
@@ -313,29 +297,7 @@ void Sampler::ChangeInterval(Device& d, int64_t interval_ns, uint32_t reason, in
   // Judge the new pace on its own calls.
   d.window_len = 0;
   d.window_next = 0;
-  if (uint64_t* w = ring_.Reserve(kIntervalWords)) {
-    w[0] = kIntervalWords | (static_cast<uint64_t>(kInterval) << 32);
-    w[1] = d.id | (static_cast<uint64_t>(reason) << 32);
-    w[2] = static_cast<uint64_t>(Now(CLOCK_MONOTONIC));
-    w[3] = static_cast<uint64_t>(interval_ns);
-    w[4] = static_cast<uint64_t>(evidence_ns);
-    ring_.Commit(kIntervalWords);
-  }
-}
-
-void Sampler::PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns,
-                            int err, uint32_t n, const uint64_t* values) {
-  uint32_t words = kSampleHeaderWords + n;
-  uint64_t* w = ring_.Reserve(words);
-  if (!w) return;
-  w[0] = words | (static_cast<uint64_t>(kSample) << 32);
-  w[1] = d.id | (static_cast<uint64_t>(generation) << 32);
-  w[2] = static_cast<uint64_t>(mono);
-  w[3] = static_cast<uint64_t>(wall);
-  w[4] = static_cast<uint64_t>(ioctl_ns);
-  w[5] = static_cast<uint32_t>(err) | (static_cast<uint64_t>(n) << 32);
-  if (n) memcpy(w + kSampleHeaderWords, values, static_cast<size_t>(n) * sizeof(uint64_t));
-  ring_.Commit(words);
+  ring_.WriteInterval(d.id, reason, Now(CLOCK_MONOTONIC), interval_ns, evidence_ns);
 }
 
 }  // namespace ethburst

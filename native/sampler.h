@@ -52,8 +52,6 @@ class Sampler {
   void Revalidate(uint32_t id);
   // Sample this device every `ns` (rounded up to a whole number of ticks).
   void SetDeviceInterval(uint32_t id, int64_t ns);
-  // The names of the device's current generation; false if unknown id or not read yet.
-  bool Names(uint32_t id, uint32_t* generation, std::vector<std::string>* names);
 
   int64_t interval_ns() const { return interval_ns_; }
 
@@ -85,9 +83,12 @@ class Sampler {
     std::atomic<int64_t> interval_ns{0};
     std::atomic<bool> revalidate{false};
     std::atomic<bool> removed{false};
-    // Guarded by Sampler::mu_ (the JS thread reads them).
+    // Thread-owned: JavaScript learns them from kLayout records.
     uint32_t generation = 0;
     std::vector<std::string> names;
+    // The current generation's kLayout record is in the ring; until it is,
+    // no sample of that generation is published (it could not be decoded).
+    bool layout_published = false;
   };
 
   void Run();
@@ -95,8 +96,6 @@ class Sampler {
   void Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t missed);
   void SampleDevice(Device& d);
   int ReadLayout(Device& d);
-  void PublishSample(const Device& d, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err,
-                     uint32_t n, const uint64_t* values);
   // Judges one call and changes the device's interval when the policy says so.
   void Assess(Device& d, int err, int64_t ioctl_ns, int64_t now, const uint64_t* values, uint32_t n);
   void ChangeInterval(Device& d, int64_t interval_ns, uint32_t reason, int64_t evidence_ns);

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import type { RingLayout } from './ring.js';
 
 /** What `probe` finds out about a device (GDRVINFO + GSSET_INFO). */
 export interface NativeProbe {
@@ -28,7 +29,7 @@ export interface NativeBenchResult {
   nStats: number;
 }
 
-/** The sampler thread. See native/sampler.h and native/ring.h. */
+/** The sampler thread. See native/sampler.h and native/ring.h; everything it reads arrives in the ring. */
 export interface NativeSampler {
   /** 0, or the errno that kept the thread from starting. */
   start(): number;
@@ -38,8 +39,6 @@ export interface NativeSampler {
   remove(id: number): void;
   revalidate(id: number): void;
   setDeviceInterval(id: number, intervalNs: number): void;
-  /** Names of the device's current layout generation; null until first read. */
-  names(id: number): { generation: number; names: string[] } | null;
   readonly running: boolean;
 }
 
@@ -55,6 +54,8 @@ export interface NativeBackoffOptions {
 }
 
 export interface NativeAddon {
+  /** native/ring.h's layout: the one definition the reader and the fakes use. */
+  readonly ringLayout: RingLayout;
   Sampler: new (ring: Uint32Array, intervalNs: number, backoff?: NativeBackoffOptions) => NativeSampler;
   probe(device: string): Promise<NativeProbe>;
   probeSync(device: string): NativeProbe;

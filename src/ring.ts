@@ -1,48 +1,61 @@
-// Reader side of the sample ring that the native thread writes (layout in
-// native/ring.h; change both together). JavaScript owns the memory: a
-// SharedArrayBuffer viewed as u32 words, read without allocation: u64
-// fields are read as (lo, hi) halves, never through BigUint64Array.
+// Reader side of the sample ring that the native thread writes. The layout
+// is defined once, in native/ring.h, and comes here as data from the addon
+// (`ringLayout`), so nothing in JavaScript repeats an offset. JavaScript owns
+// the memory: a SharedArrayBuffer viewed as u32 words, read without
+// allocation: u64 fields are read as (lo, hi) halves, never through
+// BigUint64Array.
 
 import { endianness } from 'node:os';
 
-export const RING_MAGIC = 0x31524245;
-export const HEADER_U32 = 16;
-const H_CAPACITY = 1;
-const H_WRITE = 2;
-const H_READ = 3;
-const H_OVERRUNS = 4;
-const H_TICKS = 5;
-const H_MISSED = 6;
-const H_STATE = 7;
-
-export const KIND_PAD = 1;
-export const KIND_SAMPLE = 2;
-export const KIND_TICK = 3;
-export const KIND_INTERVAL = 4;
-
-/** Why the native sampler changed a device's interval (native/ring.h IntervalReason). */
-export const INTERVAL_REASONS: Readonly<Record<number, string>> = { 1: 'slow', 2: 'error', 3: 'admin_queue', 4: 'recovered' };
-export const SAMPLE_HEADER_WORDS = 6;
-export const TICK_WORDS = 5;
+/** native/ring.h as the addon exports it. */
+export interface RingLayout {
+  readonly magic: number;
+  readonly headerU32: number;
+  readonly header: {
+    readonly magic: number;
+    readonly capacity: number;
+    readonly writePos: number;
+    readonly readPos: number;
+    readonly overruns: number;
+    readonly ticks: number;
+    readonly missedTicks: number;
+    readonly threadState: number;
+  };
+  readonly kinds: { readonly pad: number; readonly sample: number; readonly tick: number; readonly interval: number; readonly layout: number };
+  /** Why the native sampler changed a device's interval, by reason code. */
+  readonly intervalReasons: Readonly<Record<number, string>>;
+  readonly sampleHeaderWords: number;
+  readonly tickWords: number;
+  readonly intervalWords: number;
+  readonly layoutHeaderWords: number;
+  /** Bytes per stat name in a layout record (ETH_GSTRING_LEN). */
+  readonly nameBytes: number;
+}
 
 const TWO_32 = 4294967296;
+const NAME_DECODER = new TextDecoder();
 
 if (endianness() !== 'LE') throw new Error('ethburst reads the sample ring as little-endian u32 halves');
 
 /** Allocates ring memory for `capacityWords` u64 words (rounded up to a power of two). */
-export function createRing(capacityWords: number): Uint32Array {
+export function createRing(layout: RingLayout, capacityWords: number): Uint32Array {
   let cap = 64;
   while (cap < capacityWords) cap *= 2;
-  const ring = new Uint32Array(new SharedArrayBuffer((HEADER_U32 + 2 * cap) * 4));
+  const ring = new Uint32Array(new SharedArrayBuffer((layout.headerU32 + 2 * cap) * 4));
   // Touch every page now: otherwise RSS creeps up for minutes as the sampler
   // writes its way through fresh pages, which looks like a leak.
   for (let i = 0; i < ring.length; i += 1024) ring[i] = 0;
-  ring[0] = RING_MAGIC;
-  ring[H_CAPACITY] = cap;
+  ring[layout.header.magic] = layout.magic;
+  ring[layout.header.capacity] = cap;
   return ring;
 }
 
 export interface RingHandler {
+  /**
+   * The stat names of a device's layout generation: always before the first
+   * sample of that generation. Allocates (rare: start-up and layout changes).
+   */
+  layout(id: number, generation: number, names: string[]): void;
   /**
    * A sample record. `valuesAt` is the u32 index in `ring` of value 0's low
    * half (value i: ring[valuesAt + 2i], ring[valuesAt + 2i + 1]).
@@ -62,25 +75,28 @@ export interface RingCounters {
 
 export class RingReader {
   readonly ring: Uint32Array;
+  private readonly layoutDef: RingLayout;
   private readonly capacity: number;
   private readonly counters: RingCounters = { overruns: 0, ticks: 0, missedTicks: 0 };
   private lastOverruns = 0;
   private lastTicks = 0;
   private lastMissed = 0;
 
-  constructor(ring: Uint32Array) {
-    if (ring[0] !== RING_MAGIC) throw new Error('ring header is not initialised');
+  constructor(ring: Uint32Array, layout: RingLayout) {
+    if (ring[layout.header.magic] !== layout.magic) throw new Error('ring header is not initialised');
     this.ring = ring;
-    this.capacity = ring[H_CAPACITY]!;
+    this.layoutDef = layout;
+    this.capacity = ring[layout.header.capacity]!;
   }
 
   /** Words waiting to be read. */
   pending(): number {
-    return (Atomics.load(this.ring, H_WRITE) - Atomics.load(this.ring, H_READ)) >>> 0;
+    const h = this.layoutDef.header;
+    return (Atomics.load(this.ring, h.writePos) - Atomics.load(this.ring, h.readPos)) >>> 0;
   }
 
   get threadState(): number {
-    return Atomics.load(this.ring, H_STATE);
+    return Atomics.load(this.ring, this.layoutDef.header.threadState);
   }
 
   /** Counters as of the last drain (u32 native counters accumulated without wrap). */
@@ -91,15 +107,19 @@ export class RingReader {
   /** Delivers every complete record to `h` and frees their space. Returns the number of records. */
   drain(h: RingHandler): number {
     const ring = this.ring;
+    const L = this.layoutDef;
+    const { writePos, readPos } = L.header;
+    const { sample, tick, interval, layout, pad } = L.kinds;
+    const head = L.headerU32;
     const mask = this.capacity - 1;
-    const write = Atomics.load(ring, H_WRITE);
-    let read = Atomics.load(ring, H_READ);
+    const write = Atomics.load(ring, writePos);
+    let read = Atomics.load(ring, readPos);
     let records = 0;
     while (read !== write) {
-      const at = HEADER_U32 + 2 * (read & mask);
+      const at = head + 2 * (read & mask);
       const words = ring[at]!;
       const kind = ring[at + 1]!;
-      if (kind === KIND_SAMPLE) {
+      if (kind === sample) {
         h.sample(
           ring[at + 2]!,
           ring[at + 3]!,
@@ -109,32 +129,50 @@ export class RingReader {
           ring[at + 10]!,
           ring[at + 11]!,
           ring,
-          at + 2 * SAMPLE_HEADER_WORDS,
+          at + 2 * L.sampleHeaderWords,
         );
         records++;
-      } else if (kind === KIND_TICK) {
+      } else if (kind === tick) {
         h.tick(ring[at + 3]! * TWO_32 + ring[at + 2]!, ring[at + 5]! * TWO_32 + ring[at + 4]!, ring[at + 7]! * TWO_32 + ring[at + 6]!, ring[at + 8]!, ring[at + 9]!);
         records++;
-      } else if (kind === KIND_INTERVAL) {
+      } else if (kind === interval) {
         h.interval(ring[at + 2]!, ring[at + 3]!, ring[at + 5]! * TWO_32 + ring[at + 4]!, ring[at + 7]! * TWO_32 + ring[at + 6]!, ring[at + 9]! * TWO_32 + ring[at + 8]!);
         records++;
-      } else if (kind !== KIND_PAD || words === 0) {
+      } else if (kind === layout) {
+        h.layout(ring[at + 2]!, ring[at + 3]!, this.names(at + 2 * L.layoutHeaderWords, ring[at + 4]!));
+        records++;
+      } else if (kind !== pad || words === 0) {
         throw new Error(`corrupt sample ring: kind ${kind}, length ${words} at ${read}`);
       }
       read = (read + words) >>> 0;
       // Free each record as soon as it is consumed so a slow handler does
       // not make the producer drop records it could have kept.
-      Atomics.store(ring, H_READ, read);
+      Atomics.store(ring, readPos, read);
     }
     this.updateCounters();
     return records;
   }
 
+  /** Decodes `count` NUL-padded UTF-8 names starting at u32 index `at`. */
+  private names(at: number, count: number): string[] {
+    const size = this.layoutDef.nameBytes;
+    const bytes = new Uint8Array(this.ring.buffer, this.ring.byteOffset + at * 4, count * size);
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      let end = i * size;
+      while (end < (i + 1) * size && bytes[end] !== 0) end++;
+      // slice() copies out of the shared buffer, which TextDecoder refuses.
+      out.push(NAME_DECODER.decode(bytes.slice(i * size, end)));
+    }
+    return out;
+  }
+
   private updateCounters(): void {
     const ring = this.ring;
-    const o = Atomics.load(ring, H_OVERRUNS);
-    const t = Atomics.load(ring, H_TICKS);
-    const m = Atomics.load(ring, H_MISSED);
+    const h = this.layoutDef.header;
+    const o = Atomics.load(ring, h.overruns);
+    const t = Atomics.load(ring, h.ticks);
+    const m = Atomics.load(ring, h.missedTicks);
     this.counters.overruns += (o - this.lastOverruns) >>> 0;
     this.counters.ticks += (t - this.lastTicks) >>> 0;
     this.counters.missedTicks += (m - this.lastMissed) >>> 0;

@@ -7,7 +7,7 @@ import { discover, sysfsHost, type Candidate, type DeviceSelection, type Discove
 import { EthtoolError, errnoCode } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { loadNative, type NativeAddon, type NativeBackoffOptions, type NativeSampler } from './native.js';
-import { INTERVAL_REASONS, RingReader, SAMPLE_HEADER_WORDS, TICK_WORDS, createRing, type RingCounters, type RingHandler } from './ring.js';
+import { RingReader, createRing, type RingCounters, type RingHandler, type RingLayout } from './ring.js';
 import { makeLayout, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';
 
 const ENODEV = 19;
@@ -18,8 +18,8 @@ const ENODEV = 19;
  * devices hot-plugged later), at most 16 MiB. Pages are touched up front,
  * so this is resident memory.
  */
-export function ringWordsFor(devices: readonly Candidate[], intervalMs: number): number {
-  const perTick = devices.reduce((n, c) => n + SAMPLE_HEADER_WORDS + c.nStats, TICK_WORDS);
+export function ringWordsFor(layout: RingLayout, devices: readonly Candidate[], intervalMs: number): number {
+  const perTick = devices.reduce((n, c) => n + layout.sampleHeaderWords + c.nStats, layout.tickWords);
   return Math.min(1 << 21, Math.max(1 << 18, Math.ceil(perTick * (10_000 / intervalMs))));
 }
 const EMPTY_LAYOUT: DeviceLayout = makeLayout(0, []);
@@ -84,7 +84,7 @@ export class NativeSource implements StatsSource, RingHandler {
   private drainTimer: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
-  /** Samples dropped because their names changed again before we could read them. */
+  /** Samples whose layout generation was never announced (a broken ring contract; 0 in practice). */
   droppedSamples = 0;
 
   // Reused for every record: the hot path allocates nothing.
@@ -133,8 +133,9 @@ export class NativeSource implements StatsSource, RingHandler {
     const found = await this.prepare();
     if (this.stopped) return;
     this.sink = sink;
-    const ring = createRing(this.opts.ringWords ?? ringWordsFor(found.selected, this.opts.intervalMs));
-    this.reader = new RingReader(ring);
+    const layout = this.addon.ringLayout;
+    const ring = createRing(layout, this.opts.ringWords ?? ringWordsFor(layout, found.selected, this.opts.intervalMs));
+    this.reader = new RingReader(ring, layout);
     this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6), this.opts.backoff ?? {});
     for (const c of found.selected) this.addDevice(c);
     const err = this.native.start();
@@ -287,17 +288,9 @@ export class NativeSource implements StatsSource, RingHandler {
       }
       return;
     }
-    if (t.layout === null || t.layout.generation !== generation) {
-      const names = this.native!.names(id);
-      if (names === null || names.generation !== generation || names.names.length !== n) {
-        // The names changed again before we drained: these values belong to
-        // names we can no longer read. Dropping beats misattributing.
-        this.droppedSamples++;
-        return;
-      }
-      t.layout = makeLayout(generation, names.names);
-    }
-    if (n !== t.layout.names.length) {
+    if (t.layout === null || t.layout.generation !== generation || n !== t.layout.names.length) {
+      // The sampler writes a generation's names before its first sample, so
+      // this means a broken ring contract: dropping beats misattributing.
       this.droppedSamples++;
       return;
     }
@@ -313,10 +306,16 @@ export class NativeSource implements StatsSource, RingHandler {
   }
 
   /** @internal RingHandler */
+  layout(id: number, generation: number, names: string[]): void {
+    const t = this.byId.get(id);
+    if (t) t.layout = makeLayout(generation, names);
+  }
+
+  /** @internal RingHandler */
   interval(id: number, reason: number, _monoNs: number, intervalNs: number, evidenceNs: number): void {
     const t = this.byId.get(id);
     if (!t) return;
-    const why = INTERVAL_REASONS[reason] ?? `reason ${reason}`;
+    const why = this.addon.ringLayout.intervalReasons[reason] ?? `reason ${reason}`;
     const intervalMs = intervalNs / 1e6;
     this.log.log(why === 'recovered' ? 'info' : 'warn', why === 'recovered' ? 'device recovering: sampling faster' : 'device unwell: sampling slower', {
       device: t.info.name,

@@ -15,11 +15,13 @@ const ADDON = JSON.stringify(addonPath());
 const PRELUDE = `
 const fs = require('node:fs');
 const addon = require(${ADDON});
+const L = addon.ringLayout;
 function ring() {
-  const r = new Uint32Array(new SharedArrayBuffer((16 + 2 * 4096) * 4));
-  r[0] = 0x31524245; r[1] = 4096;
+  const r = new Uint32Array(new SharedArrayBuffer((L.headerU32 + 2 * 4096) * 4));
+  r[L.header.magic] = L.magic; r[L.header.capacity] = 4096;
   return r;
 }
+const written = (r) => Atomics.load(r, L.header.writePos) > 0;
 function samplerThreads() {
   return fs.readdirSync('/proc/self/task').filter((t) => {
     try { return fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'ethburst-sample'; } catch { return false; }
@@ -61,7 +63,7 @@ describe.skipIf(!hasEth0)(`sampler lifecycle ${hasEth0 ? '' : '(skipped: no eth0
     const r = runChild(`
       const r = ring();
       startSampler(r);
-      setTimeout(() => { console.log(Atomics.load(r, 2) > 0 ? 'sampled' : 'nothing'); process.exit(7); }, 200);
+      setTimeout(() => { console.log(written(r) ? 'sampled' : 'nothing'); process.exit(7); }, 200);
     `);
     expect(r.signal).toBeNull();
     expect(r.status).toBe(7);
@@ -78,7 +80,7 @@ describe.skipIf(!hasEth0)(`sampler lifecycle ${hasEth0 ? '' : '(skipped: no eth0
         await sleep(100);
         const before = samplerThreads();
         for (let i = 0; i < 10 && samplerThreads() > 0; i++) { global.gc(); await sleep(50); }
-        console.log(JSON.stringify({ before, after: samplerThreads(), fdDelta: fds() - baseFds, sampled: Atomics.load(r, 2) > 0 }));
+        console.log(JSON.stringify({ before, after: samplerThreads(), fdDelta: fds() - baseFds, sampled: written(r) }));
       })();
     `,
       ['--expose-gc'],

@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../../src/discovery.js';
+import { loadNative } from '../../src/native.js';
 import { ringWordsFor } from '../../src/sampler.js';
+
+const layout = loadNative().ringLayout;
 
 const dev = (nStats: number): Candidate => ({ info: { name: 'x', driver: 'ena', driverVersion: '', firmwareVersion: '', busInfo: '' }, ifindex: 1, nStats });
 
 describe('ring sizing', () => {
   it('holds 10 s of every found device’s samples', () => {
     // 8 ENA devices with 32 queues (1224 stats) at 100 ms: (8 × 1230 + 5) words × 100 ticks.
-    expect(ringWordsFor(Array.from({ length: 8 }, () => dev(1224)), 100)).toBe((8 * 1230 + 5) * 100);
+    expect(ringWordsFor(layout, Array.from({ length: 8 }, () => dev(1224)), 100)).toBe((8 * 1230 + 5) * 100);
   });
   it('never less than 2 MiB, for devices hot-plugged later', () => {
-    expect(ringWordsFor([dev(20)], 100)).toBe(1 << 18);
-    expect(ringWordsFor([], 100)).toBe(1 << 18);
+    expect(ringWordsFor(layout, [dev(20)], 100)).toBe(1 << 18);
+    expect(ringWordsFor(layout, [], 100)).toBe(1 << 18);
   });
   it('never more than 16 MiB, however fast the interval', () => {
-    expect(ringWordsFor(Array.from({ length: 8 }, () => dev(1224)), 10)).toBe(1 << 21);
+    expect(ringWordsFor(layout, Array.from({ length: 8 }, () => dev(1224)), 10)).toBe(1 << 21);
   });
 });

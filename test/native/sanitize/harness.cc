@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; round++) {
     // Small enough to wrap and overrun within a round.
     const uint32_t cap = round % 2 ? 64 : 4096;
-    std::vector<uint64_t> mem(8 + cap, 0);
+    std::vector<uint64_t> mem(kHeaderU32 / 2 + cap, 0);
     auto* ring = reinterpret_cast<uint32_t*>(mem.data());
     ring[kMagic] = kRingMagic;
     ring[kCapacity] = cap;
@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
         uint32_t w = std::atomic_ref<uint32_t>(ring[kWritePos]).load(std::memory_order_acquire);
         uint32_t r = std::atomic_ref<uint32_t>(ring[kReadPos]).load(std::memory_order_relaxed);
         while (r != w) {
-          // Records start after the 64-byte (8-word) header; word 0 holds the length.
-          uint32_t words = static_cast<uint32_t>(mem[8 + (r & (cap - 1))] & 0xffffffff);
+          // Records start after the header; word 0 holds the length.
+          uint32_t words = static_cast<uint32_t>(mem[kHeaderU32 / 2 + (r & (cap - 1))] & 0xffffffff);
           if (words == 0) return;
           r += words;
           records++;
@@ -56,9 +56,6 @@ int main(int argc, char** argv) {
       }
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
-    uint32_t gen = 0;
-    std::vector<std::string> names;
-    s.Names(1, &gen, &names);
     s.Revalidate(1);
     s.Remove(2);
     s.Add(4, dev);
