@@ -30,8 +30,8 @@ describe('serve: bad input stops it before anything starts', () => {
     expect(usageFailure(runCli(['serve', '--listen', '127.0.0.1:0', ...args]))).toMatch(message);
   });
 
-  it('a bad ETHBURST_* variable is named', () => {
-    expect(usageFailure(runCli(['serve'], { env: { ETHBURST_LISTEN: 'everywhere' } }))).toMatch(/ETHBURST_LISTEN: "everywhere" is not HOST:PORT/);
+  it('a bad ETHBURST_SERVE_* variable is named', () => {
+    expect(usageFailure(runCli(['serve'], { env: { ETHBURST_SERVE_LISTEN: 'everywhere' } }))).toMatch(/ETHBURST_SERVE_LISTEN: "everywhere" is not HOST:PORT/);
   });
 
   it('a port in use is one line and exit 1', async () => {
