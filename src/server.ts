@@ -22,8 +22,8 @@ export const MAX_SERIES_WINDOW_MS = 600_000;
 export interface ServerOptions {
   readonly exporter: Exporter;
   readonly log: Logger;
-  /** Extra facts for the index page and /api/devices. */
-  readonly describe: () => { source: string; intervalMs: number };
+  /** Extra facts for the index page and /api/devices (notice: what the user should know about the sampling, or null). */
+  readonly describe: () => { source: string; intervalMs: number; notice?: string | null };
   readonly now?: () => number;
   /** Static assets (the live page): `/` and `/ui/...`; null when there is no such asset. */
   readonly assets?: (path: string) => { type: string; body: string | Buffer } | null;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, usageFailure } from '../helpers/cli.js';
 import { value } from '../helpers/exposition.js';
+import { enaHere } from '../helpers/host.js';
 import { startServe, until } from '../helpers/serve.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
@@ -57,6 +58,34 @@ describe.skipIf(!hasEth0)(`serve on this machine's NIC ${hasEth0 ? '' : '(skippe
       expect(value(p, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })).toBeGreaterThan(0);
     } finally {
       expect((await s.stop()).status).toBe(0);
+    }
+  });
+
+  it.skipIf(enaHere)('without ENA, says in the log and in /api/devices what it samples and how to see something', async () => {
+    const s = await startServe([]);
+    try {
+      const notice = s.logs().find((l) => l['level'] === 'warn' && String(l['msg']).startsWith('no ENA device found'))?.['msg'] as string;
+      expect(notice).toMatch(/^no ENA device found: sampling .*eth0 \([\w-]+\).*, which ha(s|ve) no allowance counters; try --source simulate to see bursts, or --burst-stat RE/);
+      const devices = await until(async () => {
+        const d = await s.json<{ devices: unknown[]; notice: string | null }>('/api/devices');
+        return d.devices.length > 0 ? d : null;
+      }, 'a sampled device');
+      expect(devices.notice).toBe(notice);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('with --burst-stat, or a simulated source, there is no such notice', async () => {
+    for (const args of [['--burst-stat', 'drops$'], ['--source', 'simulate']]) {
+      const s = await startServe(args);
+      try {
+        await until(async () => ((await s.json<{ devices: unknown[] }>('/api/devices')).devices.length > 0 ? true : null), 'a sampled device');
+        expect((await s.json<{ notice: string | null }>('/api/devices')).notice).toBeNull();
+        expect(s.logs().some((l) => String(l['msg']).startsWith('no ENA device found'))).toBe(false);
+      } finally {
+        await s.stop();
+      }
     }
   });
 });
