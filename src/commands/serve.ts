@@ -139,12 +139,9 @@ export default defineCommand({
       version: version(),
       ...(native ? { sourceCounters: () => native!.counters } : {}),
     });
-    const server = createServer({ exporter, log, describe: () => ({
-        source: sourceName,
-        intervalMs: flags.interval,
-        // For the page's banner: the same words as the startup log line, for the devices sampled now.
-        notice: native ? samplingNotice(exporter.deviceStates(), flags['burst-stat'].length > 0) : null,
-      }), assets: pageAssets() });
+    // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
+    const notice = (): string | null => (native ? samplingNotice(exporter.deviceStates(), flags['burst-stat'].length > 0) : null);
+    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() }), assets: pageAssets() });
     await listenOn(server, listen[0], listen[1]);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : listen[1];
