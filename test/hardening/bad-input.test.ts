@@ -135,6 +135,19 @@ describe('a variable meant for one command never breaks another', async () => {
     expect(legacy.err).toBe('ethburst rules: warning: ETHBURST_FORMAT is not read (variables are per command now); use ETHBURST_RULES_FORMAT\n');
   });
 
+  it('renamed flags still work under their old spelling, with one warning line each', async () => {
+    const now = await run(['simulate', '--simulate-devices', '2', '--simulate-seed', '3', '--simulate-queues', '1', '--duration', '2s']);
+    const old = await run(['simulate', '--devices', '2', '--seed=3', '--queues', '1', '--duration', '2s']);
+    expect(now.err).toBe('');
+    expect(old.code).toBe(0);
+    expect(old.out).toBe(now.out);
+    expect(old.err.trimEnd().split('\n')).toEqual([
+      'ethburst simulate: warning: --devices is deprecated, use --simulate-devices',
+      'ethburst simulate: warning: --seed is deprecated, use --simulate-seed',
+      'ethburst simulate: warning: --queues is deprecated, use --simulate-queues',
+    ]);
+  });
+
   it('a shared variable (ETHBURST_INTERVAL) is read by every command that samples', async () => {
     for (const c of specs) {
       if (!('interval' in c.flags)) continue;
