@@ -200,7 +200,7 @@ export function parseFlags<const S extends FlagSpec>(
     const cli = fromCli.get(name);
     const where = envNames(command, name, def).find((n) => (env[n] ?? '') !== '');
     const envRaw = where === undefined ? undefined : env[where]!;
-    // The pre-0.2 un-namespaced name is not read for a command's own flags
+    // 0.1.0's un-namespaced name is not read for a command's own flags
     // (that is the collision this scheme removes), but silence would leave
     // an old unit file quietly on defaults: say which name to use.
     const legacy = sharedEnvName(name);
@@ -222,6 +222,16 @@ export function parseFlags<const S extends FlagSpec>(
       values[name] = def.repeatable ? [v] : v;
     } else {
       values[name] = def.repeatable ? [] : def.type === 'boolean' ? false : undefined;
+    }
+  }
+
+  // A misspelt variable (ETHBURST_SERVE_LISTN) would otherwise be ignored
+  // without a word, leaving a unit file on defaults.
+  const known = new Set(Object.entries(spec).flatMap(([name, def]) => envNames(command, name, def)));
+  const prefix = `ETHBURST_${upper(command)}_`;
+  for (const [variable, value] of Object.entries(env)) {
+    if (variable.startsWith(prefix) && !known.has(variable) && (value ?? '') !== '') {
+      warn(`${variable} is not a variable of ${command}, ignored (see 'ethburst ${command} --help')`);
     }
   }
 

@@ -73,6 +73,13 @@ describe('flags', () => {
     ]);
   });
 
+  it('warns about a variable in the command’s namespace that no flag reads (a typo)', () => {
+    const warnings: string[] = [];
+    const { flags } = parse([], { ETHBURST_TEST_INTERVL: '1s', ETHBURST_TEST_PORT: '80', ETHBURST_OTHER_INTERVL: '1s', ETHBURST_TEST_EMPTY: '' }, warnings);
+    expect(flags.port).toBe(80);
+    expect(warnings).toEqual(["ETHBURST_TEST_INTERVL is not a variable of test, ignored (see 'ethburst test --help')"]);
+  });
+
   it('prefixes every flag with its command, even one named after the command', () => {
     expect(envName('simulate', 'simulate-seed')).toBe('ETHBURST_SIMULATE_SIMULATE_SEED');
     expect(envName('serve', 'simulate-seed')).toBe('ETHBURST_SERVE_SIMULATE_SEED');
