@@ -82,7 +82,7 @@ export function envName(command: string, flag: string): string {
   return `ETHBURST_${upper(command)}_${upper(flag)}`;
 }
 
-/** The un-namespaced variable, read only for `shared` flags (and the pre-0.2 name of every flag). */
+/** The un-namespaced variable: read only for `shared` flags; 0.1.0 read it for every flag. */
 export function sharedEnvName(flag: string): string {
   return `ETHBURST_${upper(flag)}`;
 }
@@ -142,7 +142,7 @@ export interface PositionalSpec {
   readonly name: string;
 }
 
-/** Where deprecation notes go: stderr, one line each, prefixed like the CLI's errors. */
+/** Warnings (a deprecated spelling, an ignored variable) when the caller gives no sink: stderr, one line each, prefixed like the CLI's errors. */
 function stderrWarning(command: string): (line: string) => void {
   return (line) => void process.stderr.write(`ethburst ${command}: warning: ${line}\n`);
 }
@@ -199,7 +199,6 @@ export function parseFlags<const S extends FlagSpec>(
   for (const [name, def] of Object.entries(spec)) {
     const cli = fromCli.get(name);
     const where = envNames(command, name, def).find((n) => (env[n] ?? '') !== '');
-    const envRaw = where === undefined ? undefined : env[where]!;
     // 0.1.0's un-namespaced name is not read for a command's own flags
     // (that is the collision this scheme removes), but silence would leave
     // an old unit file quietly on defaults: say which name to use.
@@ -210,7 +209,8 @@ export function parseFlags<const S extends FlagSpec>(
     if (cli) {
       values[name] = def.repeatable ? cli : cli[0];
       explicit.add(name);
-    } else if (where !== undefined && envRaw !== undefined) {
+    } else if (where !== undefined) {
+      const envRaw = env[where]!;
       // Repeatable values in one variable are comma-separated, except
       // regexes, where a comma may be part of the pattern (use | instead).
       const parts = def.repeatable && def.type !== 'regex' ? envRaw.split(',').map((s) => s.trim()).filter((s) => s !== '') : [envRaw];
