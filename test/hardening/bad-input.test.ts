@@ -215,7 +215,13 @@ describe('fuzz', () => {
   it('the flag parser returns or throws UsageError/HelpRequested, for any argv and environment', async () => {
     const specs = await Promise.all(COMMANDS.map(load));
     const token = fc.oneof(
-      fc.constantFrom(...specs.flatMap((c) => Object.keys(c.flags).map((f) => `--${f}`)), '--', '-', '-h', '--nope'),
+      fc.constantFrom(
+        ...specs.flatMap((c) => Object.entries(c.flags).flatMap(([f, def]) => [f, ...(def.deprecatedNames ?? [])].map((n) => `--${n}`))),
+        '--',
+        '-',
+        '-h',
+        '--nope',
+      ),
       fc.string({ maxLength: 12 }),
       fc.constantFrom('100ms', '0s', '1h', '(', '.', 'true', '-1', '99999999999999999999'),
     );
