@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { defineCommand } from '../command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
+import { samplingNotice } from '../discovery.js';
 import { ALLOWANCE_EXCEEDED } from '../ena-stats.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../exporter.js';
@@ -99,6 +100,8 @@ export default defineCommand({
       });
       const found = await native.prepare();
       checkDiscovery(found, flags['device-include'].length > 0);
+      const notice = samplingNotice(found.selected.map((c) => c.info), flags['burst-stat'].length > 0);
+      if (notice) log.log('warn', notice);
       if (found.selected.length === 0) log.log('warn', 'no interface matches yet; waiting for a re-scan to find one', { rescan_ms: flags.rescan });
       source = native;
     } else if (flags.source === 'simulate') {
@@ -136,7 +139,9 @@ export default defineCommand({
       version: version(),
       ...(native ? { sourceCounters: () => native!.counters } : {}),
     });
-    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval }), assets: pageAssets() });
+    // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
+    const notice = (): string | null => (native ? samplingNotice(exporter.deviceStates(), flags['burst-stat'].length > 0) : null);
+    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() }), assets: pageAssets() });
     await listenOn(server, listen[0], listen[1]);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : listen[1];
