@@ -5,19 +5,11 @@
 // report the slow device's bursts at the resolution its data supports.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { value } from '../helpers/exposition.js';
 import { startServe, until, type Served } from '../helpers/serve.js';
-import { haveCc, shimEnv } from '../helpers/shim.js';
+import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ethburst-refresh-'));
-function script(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const script = shimScript;
 
 interface Burst {
   device: string;
