@@ -16,7 +16,7 @@ import { RecentBursts, type BurstRecord } from './recent-bursts.js';
 import type { DeviceInfo, Sample, SampleSink, TickStats } from './sample.js';
 import { SeriesStore, type SeriesRing } from './series.js';
 import { u64ToNumber } from './u64.js';
-import type { UpdatePeriod } from './update-period.js';
+import { resolutionNote, type UpdatePeriod } from './update-period.js';
 
 /** Buckets sized for ENA reality, and for a budget of ~200 series per device. */
 export const BURST_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300];
@@ -97,11 +97,14 @@ export interface CounterUpdate {
   /** Bursts are reported at this resolution (0: the sampling interval). */
   resolutionMs: number;
   samplingMs: number | null;
+  /** The sentence to show a user when the device is slower than its sampling, else null. */
+  note: string | null;
 }
 
-function counterUpdate(p: UpdatePeriod | undefined): CounterUpdate {
+function counterUpdate(device: string, p: UpdatePeriod | undefined): CounterUpdate {
   const num = (x: number | undefined): number | null => (x === undefined || x !== x ? null : x);
-  return { periodMs: num(p?.periodMs), observations: p?.observations ?? 0, settled: p?.settled ?? false, resolutionMs: p?.resolutionMs ?? 0, samplingMs: num(p?.samplingMs) };
+  const resolutionMs = p?.resolutionMs ?? 0;
+  return { periodMs: num(p?.periodMs), observations: p?.observations ?? 0, settled: p?.settled ?? false, resolutionMs, samplingMs: num(p?.samplingMs), note: resolutionNote(device, { resolutionMs }) };
 }
 
 export interface ExporterOptions {
@@ -264,7 +267,7 @@ export class Exporter implements SampleSink, AggregationListener {
       // Backed off while slower than configured; the last reason says why.
       backoff: d.intervalMs > this.opts.intervalMs ? d.intervalReason : null,
       backoffEvents: d.backoffEvents,
-      counterUpdate: counterUpdate(this.aggregator.updatePeriod(d.info.name)),
+      counterUpdate: counterUpdate(d.info.name, this.aggregator.updatePeriod(d.info.name)),
       info: d.info,
     }));
   }
@@ -475,6 +478,12 @@ export class Exporter implements SampleSink, AggregationListener {
       duration_s: +(r.duration_ms / 1000).toFixed(3),
       increase: r.increase,
       peak_rate_per_second: +r.peak_rate_per_second.toFixed(1),
+      // Only for a device slower than its sampling: the resolution the numbers above have.
+      ...resolutionField(this.aggregator.updatePeriod(r.device)),
     });
   }
+}
+
+function resolutionField(p: UpdatePeriod | undefined): { resolution_s?: number } {
+  return p && p.resolutionMs > 0 ? { resolution_s: p.resolutionMs / 1000 } : {};
 }

@@ -156,3 +156,16 @@ function sortInto(from: Float64Array, n: number, to: Float64Array): void {
     to[j + 1] = v;
   }
 }
+
+/**
+ * What a user should know about a device that refreshes more slowly than it
+ * is sampled (null when its samples are its resolution): one sentence for
+ * the page, `watch` and the log.
+ */
+export function resolutionNote(device: string, p: Pick<UpdatePeriod, 'resolutionMs'>): string | null {
+  const ms = p.resolutionMs;
+  if (!(ms > 0)) return null;
+  const r = Math.round(ms);
+  const every = r >= 1000 ? `${+(r / 1000).toFixed(1)} s` : `${r} ms`;
+  return `${device} updates its counters about every ${every}: bursts shorter than that cannot be resolved`;
+}

@@ -30,6 +30,8 @@ export interface WatchDevice {
   readonly intervalMs?: number;
   /** Why the device is backed off, or null/undefined when it is not. */
   readonly backoff?: string | null;
+  /** How often the device refreshes its counters, when the source knows (/api/devices). */
+  readonly counterUpdate?: { readonly resolutionMs: number; readonly note: string | null };
 }
 
 export interface WatchSnapshot {

@@ -54,7 +54,7 @@ export class LocalFeed implements Feed {
         lastBurst: last.get(`${device}\u0000${stat}`) ?? null,
       };
     });
-    const devices = this.exporter.deviceStates().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff }));
+    const devices = this.exporter.deviceStates().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff, counterUpdate: d.counterUpdate }));
     return { source: this.label, intervalMs: this.intervalMs, nowMs: now, series, devices, problem: this.failure };
   }
 

@@ -150,6 +150,9 @@ function footerLines(snap: WatchSnapshot, width: number, c: boolean): string[] {
     devices += ` · ${d.name}: ${d.up ? '' : `DOWN${d.lastError ? ` (${d.lastError})` : ''}`}${d.backoff ? `${d.up ? '' : ', '}backed off to ${d.intervalMs ?? '?'} ms (${d.backoff})` : ''}`;
   }
   out.push(notable.length > 0 ? sgr(c, '33', fit(devices, width)) : sgr(c, '2', fit(devices, width)));
+  // A device slower than its sampling: say what the data can and cannot show.
+  const slow = snap.devices.map((d) => d.counterUpdate?.note).filter((n): n is string => typeof n === 'string');
+  if (slow.length > 0) out.push(sgr(c, '33', fit(slow.join(' · '), width)));
   out.push(snap.problem ? sgr(c, '97;41', fit(snap.problem, width)) : '');
   return out;
 }

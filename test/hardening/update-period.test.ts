@@ -20,7 +20,7 @@ interface Burst {
 
 interface DeviceState {
   name: string;
-  counterUpdate: { periodMs: number | null; observations: number; settled: boolean; resolutionMs: number };
+  counterUpdate: { periodMs: number | null; observations: number; settled: boolean; resolutionMs: number; note: string | null };
 }
 
 let served: Served | null = null;
@@ -69,5 +69,10 @@ describe.skipIf(!haveCc)(`the counter update period of each device ${haveCc ? ''
       expect(b.peak_rate_per_second).toBeLessThan(1500);
     }
     for (const b of done.filter((x) => x.device === 'ena2')) expect(b.increase).toBe(3000);
+    // The burst log line says the resolution for the slow device only.
+    const logged = s.logs().filter((l) => l['msg'] === 'burst');
+    for (const l of logged.filter((x) => x['device'] === 'ena0')) expect(l['resolution_s']).toBeCloseTo(1, 1);
+    expect(logged.filter((l) => l['device'] === 'ena2').some((l) => 'resolution_s' in l)).toBe(false);
+    expect(ena0.counterUpdate).toMatchObject({ note: expect.stringMatching(/^ena0 updates its counters about every 1 s/) });
   }, 60_000);
 });
