@@ -7,6 +7,7 @@ import type { CadenceResult, PhaseResult } from './cadence.js';
 import type { CostResult } from './cost.js';
 import type { BenchDevice } from './devices.js';
 import type { FidelityResult, ScrapeView } from './fidelity.js';
+import type { EnaResult } from './ena.js';
 import type { MachineInfo } from './machine.js';
 import type { OverheadResult } from './overhead.js';
 import type { ScrapeResult } from './scrape.js';
@@ -33,6 +34,8 @@ export interface BenchReport {
   cadence: Section<CadenceResult>;
   scrape: Section<ScrapeResult>;
   fidelity: Section<FidelityResult>;
+  /** ENA only: ioctl latency and the device's counter refresh period. */
+  ena: Section<EnaResult>;
   comparisons: Comparison[];
   targets: TargetResult[];
   /** Plain-language notes: methods, skips, and why each MISS happened. */
@@ -310,6 +313,28 @@ export function renderReport(r: BenchReport): string {
       v.includes('MISS') ? 'MISS' : v.every((x) => x === 'PASS') ? 'PASS' : 'SKIP',
     ]);
     for (const view of f.views) for (const row of viewRows(view)) add(row);
+  }
+
+  const e = r.ena;
+  section('6 ENA: GSTATS latency and counter refresh period');
+  if (isSkipped(e)) add(['', 'skipped', e.reason, '', 'SKIP']);
+  else {
+    for (const d of e.devices) {
+      add([
+        `${d.name} ioctl p50 / p99 / max`,
+        `${sig(d.ioctlUs.p50)} / ${sig(d.ioctlUs.p99)} / ${sig(d.ioctlUs.max)} µs`,
+        `${d.reads} reads over ${sig(e.windowS)} s, ${d.errors} errors`,
+        '',
+        '',
+      ]);
+      add([
+        `${d.name} counter refresh period`,
+        d.refreshMs === null ? 'unknown' : `${sig(d.refreshMs)} ms`,
+        `${d.refreshObservations} intervals between changes${d.settled ? '' : ' (not settled: too few)'}; sampled every ${e.intervalMs} ms`,
+        '',
+        '',
+      ]);
+    }
   }
 
   out.push(formatTable(rows, '', '  '));

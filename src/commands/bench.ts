@@ -14,6 +14,7 @@ import { version } from '../version.js';
 import { measureCadence } from '../bench/cadence.js';
 import { Cleanup, Interrupted, skip, type BenchContext, type Skipped } from '../bench/context.js';
 import { measureCost } from '../bench/cost.js';
+import { measureEna } from '../bench/ena.js';
 import { checkExplicitDevices, prepareDevices, DEFAULT_DEVICE_COUNT, type DeviceSet } from '../bench/devices.js';
 import { measureFidelity } from '../bench/fidelity.js';
 import { currentLoad, machineInfo } from '../bench/machine.js';
@@ -78,6 +79,7 @@ export default defineCommand({
       cadence: skip('not run'),
       scrape: skip('not run'),
       fidelity: skip('not run'),
+      ena: skip('not run'),
       comparisons: [],
       targets: [],
       notes: [],
@@ -127,6 +129,11 @@ export default defineCommand({
       report.cadence = native ? await guarded('cadence', () => measureCadence(ctx, native)) : skip(noNative);
       report.scrape = await guarded('scrape latency', () => measureScrape(ctx));
       report.fidelity = await guarded('fidelity', () => measureFidelity(ctx));
+      const ena = (native ?? []).filter((d) => d.driver === 'ena');
+      report.ena =
+        ena.length > 0
+          ? await guarded('ena', () => measureEna(ctx, ena))
+          : skip('no ENA device here; on EC2 this measures GSTATS latency and how often the device refreshes its counters (see README, Performance)');
     } finally {
       ctx.progress('cleaning up');
       cleanup.runAll();
