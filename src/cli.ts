@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import type { Command, CommandIO } from './command.js';
 import { InputError, UsageError, oneLine } from './errors.js';
 import { HelpRequested, formatFlagHelp, parseFlags } from './flags.js';
+import { version } from './version.js';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).default as unknown as Command,
@@ -31,7 +32,7 @@ const SUMMARIES: Record<string, string> = {
 
 function topHelp(): string {
   const rows = Object.keys(COMMANDS).map((n) => `  ${n.padEnd(9)} ${SUMMARIES[n] ?? ''}`);
-  return `usage: ethburst COMMAND [flags]\n\ncommands:\n${rows.join('\n')}\n\nRun 'ethburst COMMAND --help' for a command's flags.\n`;
+  return `usage: ethburst COMMAND [flags]\n\ncommands:\n${rows.join('\n')}\n\nRun 'ethburst COMMAND --help' for a command's flags, 'ethburst --version' for the version.\n`;
 }
 
 export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
@@ -39,6 +40,10 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     io.stdout.write(topHelp());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout.write(`ethburst ${version()}\n`);
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {
