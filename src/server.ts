@@ -237,16 +237,21 @@ export function createServer(opts: ServerOptions): WebServer {
     return opts.describe();
   }
 
-  // Connections the HTTP layer holds, oldest first (Map keeps insertion order).
+  // Every TCP connection, oldest first (Map keeps insertion order), keyed by
+  // the peer's address and port. With TLS the request's socket is a
+  // TLSSocket wrapping the TCP one and Node offers no public link between
+  // them; the peer address and port name the same connection in both.
   interface Conn {
+    socket: Socket;
     requests: number;
     busy: boolean;
     timer: NodeJS.Timeout | null;
   }
-  const conns = new Map<Socket, Conn>();
+  const conns = new Map<string, Conn>();
+  const peer = (s: Socket): string => `${s.remoteAddress}|${s.remotePort}`;
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const conn = conns.get(req.socket);
+    const conn = conns.get(peer(req.socket));
     if (conn) {
       if (conn.timer) clearTimeout(conn.timer);
       conn.timer = null;
@@ -281,47 +286,45 @@ export function createServer(opts: ServerOptions): WebServer {
     ? createHttpsServer({ ...httpOptions, ...tlsOptions(initialTls), handshakeTimeout: FIRST_REQUEST_MS }, handler)
     : createHttpServer(httpOptions, handler);
   server.maxRequestsPerSocket = 1000;
-  if (initialTls) {
-    // Sockets still in the TLS handshake are not yet ours to count (below);
-    // handshakeTimeout ends them, and this bounds how many can wait.
-    server.maxConnections = MAX_CONNECTIONS * 4;
-  }
 
   // The connection cap. Node's maxConnections refuses the newest connection
   // when full, so a few hundred sockets that never finish a request would
   // lock kubelet and Prometheus out. Instead, when full, the oldest
   // connection that is not in the middle of a request makes room (first
-  // those that never sent a request, then idle keep-alive ones); each new
-  // connection must complete a request head within FIRST_REQUEST_MS.
+  // those that never sent a request, then idle keep-alive ones); and each
+  // new connection must complete its TLS handshake (if any) and a request
+  // head within FIRST_REQUEST_MS.
   const evictOne = (): boolean => {
-    let idle: Socket | null = null;
-    for (const [s, c] of conns) {
-      if (c.busy) continue;
-      if (c.requests === 0) {
-        idle = s;
+    let victim: [string, Conn] | null = null;
+    for (const entry of conns) {
+      if (entry[1].busy) continue;
+      if (entry[1].requests === 0) {
+        victim = entry;
         break;
       }
-      idle ??= s;
+      victim ??= entry;
     }
-    if (!idle) return false;
-    conns.delete(idle);
-    idle.destroy();
+    if (!victim) return false;
+    conns.delete(victim[0]);
+    victim[1].socket.destroy();
     return true;
   };
-  server.on(initialTls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    if (conns.size >= MAX_CONNECTIONS && !evictOne()) {
+  server.on('connection', (socket: Socket) => {
+    const key = peer(socket);
+    if (socket.remotePort === undefined || (conns.size >= MAX_CONNECTIONS && !evictOne())) {
       socket.destroy();
       return;
     }
-    const conn: Conn = { requests: 0, busy: false, timer: null };
+    const conn: Conn = { socket, requests: 0, busy: false, timer: null };
     conn.timer = setTimeout(() => {
       if (conn.requests === 0) socket.destroy();
     }, FIRST_REQUEST_MS);
     conn.timer.unref();
-    conns.set(socket, conn);
+    conns.set(key, conn);
     socket.once('close', () => {
       if (conn.timer) clearTimeout(conn.timer);
-      conns.delete(socket);
+      // The key may already name a newer connection from the same port.
+      if (conns.get(key) === conn) conns.delete(key);
     });
   });
 

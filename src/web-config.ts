@@ -270,15 +270,22 @@ export class WebConfigSource {
 /**
  * Checks Basic credentials against bcrypt hashes, remembering outcomes so a
  * scrape every few seconds does not pay ~50–100 ms of bcrypt each time (as
- * exporter-toolkit caches). Failures are remembered too: a client retrying
- * the same wrong password must not buy a bcrypt run per request. The key is a
- * SHA-256 of user, password and hash, so a changed hash invalidates it and
- * no password is held in clear.
+ * exporter-toolkit caches). Failures are remembered too, so a client
+ * retrying the same wrong password does not buy a bcrypt run per request,
+ * but apart from successes: a stream of different wrong passwords must not
+ * push the scraper's entry out. At most two bcrypt runs at a time (the rest
+ * wait, bounded by the connection cap), so guessing cannot take the CPU the
+ * probes and cached scrapes need. The key is a SHA-256 of user, password and
+ * hash, so a changed hash invalidates it and no password is held in clear.
  */
 export class BasicAuth {
-  private readonly cache = new Map<string, boolean>();
+  private readonly ok = new Map<string, true>();
+  private readonly bad = new Map<string, false>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
   // Unknown users still cost one bcrypt, so timing does not tell which names exist.
   private static readonly DUMMY = bcrypt.hashSync('ethburst-no-such-user', 4);
+  static readonly CONCURRENCY = 2;
 
   constructor(private readonly maxEntries = 256) {}
 
@@ -293,12 +300,26 @@ export class BasicAuth {
     const password = decoded.slice(colon + 1);
     const hash = users.get(user);
     const key = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('base64');
-    const known = this.cache.get(key);
-    if (known !== undefined) return known;
-    let ok = await bcrypt.compare(password, hash ?? BasicAuth.DUMMY);
-    if (hash === undefined) ok = false;
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, ok);
-    return ok;
+    if (this.ok.has(key)) return true;
+    if (this.bad.has(key)) return false;
+    const matched = (await this.limited(() => bcrypt.compare(password, hash ?? BasicAuth.DUMMY))) && hash !== undefined;
+    const cache = matched ? this.ok : this.bad;
+    if (cache.size >= this.maxEntries) cache.delete(cache.keys().next().value!);
+    (cache as Map<string, boolean>).set(key, matched);
+    return matched;
+  }
+
+  private async limited<T>(f: () => Promise<T>): Promise<T> {
+    // A finishing run hands its slot straight to the next waiter, so no
+    // newcomer can slip in between.
+    if (this.running >= BasicAuth.CONCURRENCY) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -146,6 +147,24 @@ describe.skipIf(missing !== null)(`--web-config: TLS and basic auth${missing ? `
     const page = await get(`${apiBase}/`, ca, `${USER}:${PASSWORD}`);
     expect(page.status).toBe(200);
     expect(String(page.headers['content-security-policy'])).toContain("default-src 'self'");
+  });
+
+  it('keeps the probes and an authenticated scrape answering while 300 sockets sit in the TLS handshake', async () => {
+    const port = Number(new URL(base).port);
+    const idle = await Promise.all(
+      Array.from({ length: 300 }, () => new Promise<Socket>((resolve) => {
+        const s = connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        s.once('connect', () => resolve(s));
+        s.once('close', () => resolve(s));
+      })),
+    );
+    try {
+      expect((await get(`${base}/healthz`, ca)).status).toBe(200);
+      expect((await get(`${base}/metrics`, ca, `${USER}:${PASSWORD}`)).status).toBe(200);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
   });
 
   it('is scraped by real Prometheus over TLS with basic auth; a wrong password leaves the target down with 401', async () => {

@@ -4,7 +4,7 @@
 // auth from a web config with probes exempt, and a changed web config taking
 // effect without a restart.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { Exporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { pageAssets } from '../../src/page/assets.js';
 import { createServer, type ServerOptions, type WebServer } from '../../src/server.js';
-import { loadWebConfig, WebConfigSource } from '../../src/web-config.js';
+import { BasicAuth, loadWebConfig, WebConfigSource } from '../../src/web-config.js';
 
 let server: WebServer | null = null;
 const dirs: string[] = [];
@@ -118,5 +118,46 @@ describe('basic auth from a web config (plain HTTP)', () => {
     renameSync(`${web.file}.new`, web.file);
     expect((await fetch(`${base}/metrics`, { headers: basic('alice', 'two') })).status).toBe(200);
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
+  });
+});
+
+describe('BasicAuth', () => {
+  it('runs bcrypt once per credentials, keeps the good entry under a stream of wrong guesses, and runs at most two at a time', async () => {
+    const users = new Map([['alice', bcrypt.hashSync('right', 4)]]);
+    const auth = new BasicAuth(16);
+    let calls = 0;
+    let running = 0;
+    let most = 0;
+    const compare = bcrypt.compare.bind(bcrypt);
+    const spy = vi.spyOn(bcrypt, 'compare').mockImplementation((async (s: string, h: string) => {
+      calls++;
+      most = Math.max(most, ++running);
+      try {
+        return await compare(s, h);
+      } finally {
+        running--;
+      }
+    }) as never);
+    try {
+      const header = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+      expect(await auth.check(header('alice', 'right'), users)).toBe(true);
+      expect(await auth.check(header('alice', 'right'), users)).toBe(true);
+      expect(calls).toBe(1);
+      // 40 different wrong passwords at once: each costs a bcrypt, two at a time, all 401.
+      const guesses = await Promise.all(Array.from({ length: 40 }, (_, i) => auth.check(header('alice', `guess${i}`), users)));
+      expect(guesses.every((g) => g === false)).toBe(true);
+      expect(most).toBe(BasicAuth.CONCURRENCY);
+      // The same wrong password again is answered from the cache; the scraper's entry survived.
+      const before = calls;
+      expect(await auth.check(header('alice', 'guess39'), users)).toBe(false);
+      expect(await auth.check(header('alice', 'right'), users)).toBe(true);
+      expect(calls).toBe(before);
+      // Unknown users and malformed headers are refused.
+      expect(await auth.check(header('mallory', 'right'), users)).toBe(false);
+      expect(await auth.check('Bearer abc', users)).toBe(false);
+      expect(await auth.check(`Basic ${Buffer.from('nocolon').toString('base64')}`, users)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
