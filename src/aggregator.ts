@@ -13,6 +13,7 @@ import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.
 import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
 import type { DeviceInfo, Sample, SampleSink } from './sample.js';
 import { SecondCounter } from './seconds.js';
+import { UpdatePeriodEstimator, type UpdatePeriod } from './update-period.js';
 import { DEFAULT_WINDOW_SLOTS, DEFAULT_WINDOWS_MS, StatWindows, type WindowSnapshot } from './windows.js';
 
 export interface AggregatorOptions {
@@ -154,6 +155,8 @@ class DeviceState {
   alive = false;
   /** Failed reads of the device over its whole life here, re-appearances included. */
   failedReads = 0;
+  /** How often the device refreshes its counters, from the samples themselves. */
+  readonly period = new UpdatePeriodEstimator();
 
   constructor(
     readonly device: string,
@@ -288,6 +291,11 @@ export class Aggregator implements SampleSink {
     return t.windows.snapshot(nowMs);
   }
 
+  /** How often the device refreshes its counters, as far as its samples show. */
+  updatePeriod(device: string): UpdatePeriod | undefined {
+    return this.devices.get(device)?.period.estimate();
+  }
+
   /** Failed reads of a device (errors, bogus reads, dropped suspects): the same number live and offline. */
   failedReads(device: string): number {
     return this.devices.get(device)?.failedReads ?? 0;
@@ -360,8 +368,11 @@ export class Aggregator implements SampleSink {
     const t = d.timeMs;
     const prev = d.prevTimeMs;
     const ls = this.listeners;
+    dev.period.observe(t, d.changed, prev === prev);
+    const resolution = dev.period.resolutionMs();
     for (let j = 0; j < tracks.length; j++) {
       const tr = tracks[j]!;
+      tr.burst.resolutionMs = resolution;
       const inc = d.inc[j]!;
       const reset = d.isReset[j] === 1;
       tr.samples++;
@@ -372,7 +383,7 @@ export class Aggregator implements SampleSink {
       if (inc > 0) {
         tr.increase += inc;
         tr.seconds.add(inc);
-        rate = t > prev ? (inc * 1000) / (t - prev) : 0;
+        rate = t > prev ? (inc * 1000) / Math.max(t - prev, resolution) : 0;
         if (tr.windows !== null) tr.windows.recordTickRate(t, rate);
       }
       if (ls.length > 0) {

@@ -11,6 +11,13 @@ export const DEFAULT_BURST_GAP_MS = 2000;
 
 export class BurstDetector {
   gapMs: number;
+  /**
+   * The device's counter update period when it is measurably longer than the
+   * sampling interval (src/update-period.ts), else 0. A change seen in one
+   * sample then stands for drops anywhere in the period before it, so rates
+   * are taken over at least one period and a burst lasts at least one.
+   */
+  resolutionMs = 0;
 
   /** The burst in progress, if `open`. */
   open = false;
@@ -45,7 +52,7 @@ export class BurstDetector {
       finished = true;
     }
     if (increase > 0) {
-      const dt = timeMs - prevTimeMs;
+      const dt = Math.max(timeMs - prevTimeMs, this.resolutionMs);
       // d * 1000 / dt rather than d / (dt / 1000): exact for whole-ms ticks.
       const rate = dt > 0 ? (increase * 1000) / dt : 0;
       if (!this.open) {
@@ -72,7 +79,7 @@ export class BurstDetector {
 
   private finish(): void {
     this.open = false;
-    this.doneStartMs = this.startMs;
+    this.doneStartMs = Math.min(this.startMs, this.endMs - this.resolutionMs);
     this.doneEndMs = this.endMs;
     this.doneIncrease = this.increase;
     this.donePeakRatePerSecond = this.peakRatePerSecond;

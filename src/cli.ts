@@ -53,11 +53,12 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
     return 1;
   }
   try {
-    const parsed = parseFlags(name, command.flags, rest, io.env, command.positionals);
+    const warn = (line: string): void => void io.stderr.write(`ethburst ${name}: warning: ${line}\n`);
+    const parsed = parseFlags(name, command.flags, rest, io.env, command.positionals, warn);
     return await command.run(parsed.flags, parsed.positionals, io);
   } catch (err) {
     if (err instanceof HelpRequested) {
-      io.stdout.write(`usage: ethburst ${name} ${command.usage}\n\n${command.summary}\n\nflags:\n${formatFlagHelp(command.flags)}\n`);
+      io.stdout.write(`usage: ethburst ${name} ${command.usage}\n\n${command.summary}\n\nflags:\n${formatFlagHelp(name, command.flags)}\n`);
       return 0;
     }
     if (err instanceof UsageError || err instanceof InputError) {

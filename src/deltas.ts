@@ -41,6 +41,8 @@ export type FailedReadKind = 'error' | 'bogus' | 'suspect';
 
 /** The gauge whose zero gives a failed ENA customer-metrics read away. */
 const CONNTRACK_AVAILABLE = 'conntrack_allowance_available';
+/** Stats the ENA device itself reports (customer metrics, SRD), as opposed to driver counters. */
+const DEVICE_SOURCED = /_allowance_(exceeded|available)$|^ena_srd_(tx|rx|eligible_tx)_pkts$/;
 /** The ENA driver's own reset counter (amzn driver 2.10+). */
 const TOTAL_RESETS = 'total_resets';
 
@@ -93,12 +95,20 @@ export class DeviceDeltas {
   isReset: Uint8Array = EMPTY_U8;
   timeMs = Number.NaN;
   prevTimeMs = Number.NaN;
+  /** Whether the device's own counters (see devicePos) changed with the sample being delivered. */
+  changed = false;
 
   /** Positions of `*_allowance_exceeded`: the stats a failed ENA admin command zeroes. */
   private allowPos: Int32Array = EMPTY_I32;
   /** Position of conntrack_allowance_available, -1 when the device lacks it. */
   private availablePos = -1;
   private totalResetsPos = -1;
+  /**
+   * The counters the device itself refreshes: the customer metrics (and SRD
+   * counters) where the device has them, else the tracked stats. What moves
+   * in them is the evidence of its update period.
+   */
+  private devicePos: Int32Array = EMPTY_I32;
   /** The held suspect run: its first and its latest sample, and its length. */
   private runFirst: Uint32Array = EMPTY_U32;
   private runLast: Uint32Array = EMPTY_U32;
@@ -212,6 +222,8 @@ export class DeviceDeltas {
         if (ALLOWANCE_EXCEEDED.test(name)) allow.push(i);
       }
       this.trackedPos = Int32Array.from(tracked);
+      const own = layout.names.flatMap((name, i) => (DEVICE_SOURCED.test(name) ? [i] : []));
+      this.devicePos = own.length > 0 ? Int32Array.from(own) : this.trackedPos;
       this.trackedNames = tracked.map((i) => layout.names[i]!);
       this.allowPos = Int32Array.from(allow);
       this.availablePos = layout.names.indexOf(CONNTRACK_AVAILABLE);
@@ -317,7 +329,15 @@ export class DeviceDeltas {
         isReset[j] = 0;
       }
       this.prevTimeMs = Number.NaN;
+      this.changed = false;
     } else {
+      const own = this.devicePos;
+      let changed = false;
+      for (let j = 0; j < own.length && !changed; j++) {
+        const p = 2 * own[j]!;
+        changed = v[p] !== g[p] || v[p + 1] !== g[p + 1];
+      }
+      this.changed = changed;
       for (let j = 0; j < pos.length; j++) {
         const p = 2 * pos[j]!;
         const lo1 = v[p]!;

@@ -1,23 +1,25 @@
 // Device-selection flags shared by every command that samples (record,
 // serve, bench, watch), and the startup check that turns a bad --device
-// into a usage error before anything is written.
+// into a usage error before anything is written. They are `shared`: they
+// mean the same in every command, so ETHBURST_DEVICE or ETHBURST_INTERVAL
+// in one unit file configures them all (src/flags.ts).
 
 import type { DiscoveryResult } from './discovery.js';
 import { UsageError } from './errors.js';
 import type { FlagValues } from './flags.js';
 
 export const deviceFlags = {
-  device: { type: 'string', repeatable: true, valueName: 'NAME', help: 'sample exactly this interface' },
-  'device-include': { type: 'regex', repeatable: true, valueName: 'RE', help: 'sample interfaces whose name matches' },
-  'device-exclude': { type: 'regex', repeatable: true, valueName: 'RE', help: 'never sample interfaces whose name matches' },
-  rescan: { type: 'duration', default: '30s', min: 0, max: 86_400_000, help: 'how often to look for added and removed interfaces (0s: never)' },
+  device: { type: 'string', repeatable: true, shared: true, valueName: 'NAME', help: 'sample exactly this interface' },
+  'device-include': { type: 'regex', repeatable: true, shared: true, valueName: 'RE', help: 'sample interfaces whose name matches' },
+  'device-exclude': { type: 'regex', repeatable: true, shared: true, valueName: 'RE', help: 'never sample interfaces whose name matches' },
+  rescan: { type: 'duration', shared: true, default: '30s', min: 0, max: 86_400_000, help: 'how often to look for added and removed interfaces (0s: never)' },
 } as const;
 
 export const intervalFlag = {
-  interval: { type: 'duration', default: '100ms', min: 10, max: 60_000, help: 'sampling interval' },
-  backoff: { type: 'boolean', default: 'true', help: 'sample a device less often while its ioctl is slow or failing (--backoff=false disables)' },
-  'backoff-threshold': { type: 'duration', default: '20ms', min: 0.01, max: 60_000, help: 'ioctl p99 above this backs a device off' },
-  'max-interval': { type: 'duration', default: '1s', min: 10, max: 600_000, help: 'the slowest a backed-off device is sampled' },
+  interval: { type: 'duration', shared: true, default: '100ms', min: 10, max: 60_000, help: 'sampling interval' },
+  backoff: { type: 'boolean', shared: true, default: 'true', help: 'sample a device less often while its ioctl is slow or failing (--backoff=false disables)' },
+  'backoff-threshold': { type: 'duration', shared: true, default: '20ms', min: 0.01, max: 60_000, help: 'ioctl p99 above this backs a device off' },
+  'max-interval': { type: 'duration', shared: true, default: '1s', min: 10, max: 600_000, help: 'the slowest a backed-off device is sampled' },
 } as const;
 
 /** Names the LD_PRELOAD fake-ENA shim answers for (ETHBURST_FAKE_ENA="ena0,ena1=script"): discovery probes them too. */

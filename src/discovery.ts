@@ -123,3 +123,17 @@ export async function discover(sel: DeviceSelection, host: DiscoveryHost, extra:
   const chosen = ena.length > 0 ? ena : readable.filter(({ name }) => host.hasDevice(name) || extra.includes(name));
   return { selected: chosen.map(({ name, p }) => toCandidate(name, p, host)), failed };
 }
+
+/**
+ * What `serve` says when nothing it samples can show an allowance drop: on a
+ * laptop or CI VM the default run samples eth0 (virtio_net, say) and the page
+ * stays empty, which looks broken. Null when some device is ENA (its
+ * *_allowance_exceeded are tracked) or the user chose stats with --burst-stat.
+ */
+export function samplingNotice(devices: readonly { readonly name: string; readonly driver: string }[], burstStatGiven: boolean): string | null {
+  if (devices.length === 0 || burstStatGiven || devices.some((d) => d.driver === 'ena')) return null;
+  const list = devices.map((d) => `${d.name} (${d.driver || 'unknown driver'})`).join(', ');
+  const have = devices.length === 1 ? 'has' : 'have';
+  const its = devices.length === 1 ? 'its' : 'their';
+  return `no ENA device found: sampling ${list}, which ${have} no allowance counters; try --source simulate to see bursts, or --burst-stat RE to track one of ${its} counters (e.g. --burst-stat 'drops$')`;
+}

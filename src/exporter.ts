@@ -16,6 +16,7 @@ import { RecentBursts, type BurstRecord } from './recent-bursts.js';
 import type { DeviceInfo, Sample, SampleSink, TickStats } from './sample.js';
 import { SeriesStore, type SeriesRing } from './series.js';
 import { u64ToNumber } from './u64.js';
+import type { UpdatePeriod } from './update-period.js';
 
 /** Buckets sized for ENA reality, and for a budget of ~200 series per device. */
 export const BURST_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300];
@@ -86,6 +87,21 @@ interface DeviceEntry {
   backoffEvents: number;
   /** Why the interval last changed, or null if it never did. */
   intervalReason: string | null;
+}
+
+/** How often a device refreshes its counters, for /api/devices, the page and watch (null: not known yet). */
+export interface CounterUpdate {
+  periodMs: number | null;
+  observations: number;
+  settled: boolean;
+  /** Bursts are reported at this resolution (0: the sampling interval). */
+  resolutionMs: number;
+  samplingMs: number | null;
+}
+
+function counterUpdate(p: UpdatePeriod | undefined): CounterUpdate {
+  const num = (x: number | undefined): number | null => (x === undefined || x !== x ? null : x);
+  return { periodMs: num(p?.periodMs), observations: p?.observations ?? 0, settled: p?.settled ?? false, resolutionMs: p?.resolutionMs ?? 0, samplingMs: num(p?.samplingMs) };
 }
 
 export interface ExporterOptions {
@@ -228,7 +244,17 @@ export class Exporter implements SampleSink, AggregationListener {
     return { ready: true, reason: 'ok' };
   }
 
-  deviceStates(): { name: string; driver: string; up: boolean; lastError: string | null; intervalMs: number; backoff: string | null; backoffEvents: number; info: DeviceInfo }[] {
+  deviceStates(): {
+    name: string;
+    driver: string;
+    up: boolean;
+    lastError: string | null;
+    intervalMs: number;
+    backoff: string | null;
+    backoffEvents: number;
+    counterUpdate: CounterUpdate;
+    info: DeviceInfo;
+  }[] {
     return [...this.devices.values()].map((d) => ({
       name: d.info.name,
       driver: d.info.driver,
@@ -238,6 +264,7 @@ export class Exporter implements SampleSink, AggregationListener {
       // Backed off while slower than configured; the last reason says why.
       backoff: d.intervalMs > this.opts.intervalMs ? d.intervalReason : null,
       backoffEvents: d.backoffEvents,
+      counterUpdate: counterUpdate(this.aggregator.updatePeriod(d.info.name)),
       info: d.info,
     }));
   }
@@ -409,6 +436,24 @@ export class Exporter implements SampleSink, AggregationListener {
     x.register(
       new CollectedMetric('ethburst_ring_overruns_total', 'Samples dropped because JavaScript did not drain the sample ring in time', 'counter', (emit) =>
         emit({}, this.opts.sourceCounters?.().overruns ?? 0),
+      ),
+    );
+    x.register(
+      new CollectedMetric(
+        'ethburst_device_refresh_interval_seconds',
+        'How often the device refreshes the counters it reports, estimated from the intervals between their changes (absent until they changed twice); bursts are reported at this resolution when it is clearly longer than the sampling interval',
+        'gauge',
+        (emit) => {
+          for (const device of this.devices.keys()) {
+            const p = this.aggregator.updatePeriod(device);
+            if (p && p.periodMs === p.periodMs) emit({ device }, p.periodMs / 1000);
+          }
+        },
+      ),
+    );
+    x.register(
+      new CollectedMetric('ethburst_device_refresh_observations_total', 'Intervals between changes of the device’s own counters that the update-interval estimate rests on', 'counter', (emit) =>
+        each((_d, device) => emit({ device }, this.aggregator.updatePeriod(device)?.observations ?? 0))(),
       ),
     );
     x.register(new CollectedMetric('ethburst_build_info', 'ethburst version, value 1', 'gauge', (emit) => emit({ version: this.opts.version, node_version: process.version }, 1)));

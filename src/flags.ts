@@ -1,6 +1,13 @@
 // One flag parser for every subcommand. Each flag can also come from an
-// ETHBURST_<NAME> environment variable, because DaemonSets configure by env.
-// Precedence: command line, then environment, then the default.
+// environment variable, because DaemonSets configure by env. The variable is
+// named after the command as well as the flag (ETHBURST_SERVE_LISTEN,
+// ETHBURST_ANALYZE_FORMAT): one shell or unit file can configure several
+// commands without a value meant for one breaking another (ETHBURST_FORMAT=json
+// used to reach `rules`, whose --format has other choices). Only flags marked
+// `shared` (device selection and the sampling interval, the same meaning in
+// every command that has them) are also read un-namespaced (ETHBURST_DEVICE).
+// Precedence: command line, ETHBURST_<COMMAND>_<FLAG>, ETHBURST_<FLAG> for
+// shared flags, then the default.
 
 import { formatDuration, parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
@@ -23,6 +30,13 @@ export interface FlagDef {
   readonly valueName?: string;
   /** For 'string': why the value is unacceptable, or null when it is fine. */
   readonly check?: (value: string) => string | null;
+  /**
+   * Same meaning in every command that declares it, so the un-namespaced
+   * ETHBURST_<FLAG> is read too (after ETHBURST_<COMMAND>_<FLAG>).
+   */
+  readonly shared?: boolean;
+  /** Former spellings, still accepted on the command line with a one-line warning. */
+  readonly deprecatedNames?: readonly string[];
 }
 
 export type FlagSpec = Readonly<Record<string, FlagDef>>;
@@ -57,8 +71,25 @@ export class HelpRequested extends Error {
   override name = 'HelpRequested';
 }
 
-export function envName(flag: string): string {
-  return `ETHBURST_${flag.toUpperCase().replace(/-/g, '_')}`;
+const upper = (s: string): string => s.toUpperCase().replace(/-/g, '_');
+
+/**
+ * The command's own variable for a flag: ETHBURST_<COMMAND>_<FLAG>, without
+ * exceptions (simulate --simulate-seed is ETHBURST_SIMULATE_SIMULATE_SEED):
+ * shortening it would make it serve's 0.1.0 name for --simulate-seed.
+ */
+export function envName(command: string, flag: string): string {
+  return `ETHBURST_${upper(command)}_${upper(flag)}`;
+}
+
+/** The un-namespaced variable: read only for `shared` flags; 0.1.0 read it for every flag. */
+export function sharedEnvName(flag: string): string {
+  return `ETHBURST_${upper(flag)}`;
+}
+
+/** Every variable a command reads for a flag, the one that wins first. */
+export function envNames(command: string, flag: string, def: FlagDef): string[] {
+  return def.shared ? [envName(command, flag), sharedEnvName(flag)] : [envName(command, flag)];
 }
 
 function convert(name: string, def: FlagDef, raw: string, where: string): number | string | RegExp | boolean {
@@ -111,17 +142,25 @@ export interface PositionalSpec {
   readonly name: string;
 }
 
+/** Warnings (a deprecated spelling, an ignored variable) when the caller gives no sink: stderr, one line each, prefixed like the CLI's errors. */
+function stderrWarning(command: string): (line: string) => void {
+  return (line) => void process.stderr.write(`ethburst ${command}: warning: ${line}\n`);
+}
+
 export function parseFlags<const S extends FlagSpec>(
   command: string,
   spec: S,
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
   positionalSpec: PositionalSpec = { min: 0, max: 0, name: '' },
+  warn: (line: string) => void = stderrWarning(command),
 ): Parsed<S> {
   const values: Record<string, unknown> = {};
   const fromCli = new Map<string, unknown[]>();
   const positionals: string[] = [];
   const explicit = new Set<string>();
+  const renamed = new Map<string, string>();
+  for (const [name, def] of Object.entries(spec)) for (const old of def.deprecatedNames ?? []) renamed.set(old, name);
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -136,19 +175,21 @@ export function parseFlags<const S extends FlagSpec>(
       continue;
     }
     const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const typed = arg.slice(2, eq === -1 ? undefined : eq);
+    const name = spec[typed] ? typed : (renamed.get(typed) ?? typed);
     const def = spec[name];
-    if (!def) throw new UsageError(`unknown flag --${name} (see 'ethburst ${command} --help')`);
+    if (!def) throw new UsageError(`unknown flag --${typed} (see 'ethburst ${command} --help')`);
+    if (name !== typed) warn(`--${typed} is deprecated, use --${name}`);
     let raw: string;
     if (eq !== -1) raw = arg.slice(eq + 1);
     else if (def.type === 'boolean') raw = 'true';
     else {
       const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`--${name} needs a value`);
+      if (next === undefined) throw new UsageError(`--${typed} needs a value`);
       raw = next;
       i++;
     }
-    const value = convert(name, def, raw, `--${name}`);
+    const value = convert(name, def, raw, `--${typed}`);
     const list = fromCli.get(name) ?? [];
     if (list.length > 0 && !def.repeatable) throw new UsageError(`--${name} given more than once`);
     list.push(value);
@@ -157,12 +198,19 @@ export function parseFlags<const S extends FlagSpec>(
 
   for (const [name, def] of Object.entries(spec)) {
     const cli = fromCli.get(name);
-    const envRaw = env[envName(name)];
+    const where = envNames(command, name, def).find((n) => (env[n] ?? '') !== '');
+    // 0.1.0's un-namespaced name is not read for a command's own flags
+    // (that is the collision this scheme removes), but silence would leave
+    // an old unit file quietly on defaults: say which name to use.
+    const legacy = sharedEnvName(name);
+    if (!def.shared && (env[legacy] ?? '') !== '') {
+      warn(`${legacy} is not read (variables are per command now); use ${envName(command, name)}`);
+    }
     if (cli) {
       values[name] = def.repeatable ? cli : cli[0];
       explicit.add(name);
-    } else if (envRaw !== undefined && envRaw !== '') {
-      const where = envName(name);
+    } else if (where !== undefined) {
+      const envRaw = env[where]!;
       // Repeatable values in one variable are comma-separated, except
       // regexes, where a comma may be part of the pattern (use | instead).
       const parts = def.repeatable && def.type !== 'regex' ? envRaw.split(',').map((s) => s.trim()).filter((s) => s !== '') : [envRaw];
@@ -177,6 +225,16 @@ export function parseFlags<const S extends FlagSpec>(
     }
   }
 
+  // A misspelt variable (ETHBURST_SERVE_LISTN) would otherwise be ignored
+  // without a word, leaving a unit file on defaults.
+  const known = new Set(Object.entries(spec).flatMap(([name, def]) => envNames(command, name, def)));
+  const prefix = `ETHBURST_${upper(command)}_`;
+  for (const [variable, value] of Object.entries(env)) {
+    if (variable.startsWith(prefix) && !known.has(variable) && (value ?? '') !== '') {
+      warn(`${variable} is not a variable of ${command}, ignored (see 'ethburst ${command} --help')`);
+    }
+  }
+
   if (positionals.length < positionalSpec.min) {
     throw new UsageError(`missing ${positionalSpec.name} (see 'ethburst ${command} --help')`);
   }
@@ -186,11 +244,19 @@ export function parseFlags<const S extends FlagSpec>(
   return { flags: values as FlagValues<S>, positionals, explicit: explicit as Set<keyof S & string> };
 }
 
-/** Help text for a command's flags, one per line, with env names and defaults. */
-export function formatFlagHelp(spec: FlagSpec): string {
+/**
+ * Help text for a command's flags, one per line: the allowed values of an
+ * enum flag in place of its value name, then default and the variables.
+ */
+export function formatFlagHelp(command: string, spec: FlagSpec): string {
   const rows = Object.entries(spec).map(([name, def]) => {
-    const value = def.type === 'boolean' ? '' : ` ${def.valueName ?? def.type.toUpperCase()}`;
-    const extras = [def.repeatable ? 'repeatable' : '', def.default !== undefined ? `default ${def.default}` : '', envName(name)].filter(Boolean);
+    const value = def.type === 'boolean' ? '' : ` ${def.valueName ?? def.choices?.join('|') ?? def.type.toUpperCase()}`;
+    const extras = [
+      def.valueName !== undefined && def.choices ? `one of ${def.choices.join(', ')}` : '',
+      def.repeatable ? 'repeatable' : '',
+      def.default !== undefined ? `default ${def.default}` : '',
+      `env ${envNames(command, name, def).join(' or ')}`,
+    ].filter(Boolean);
     return [`  --${name}${value}`, `${def.help} (${extras.join('; ')})`] as const;
   });
   const width = Math.max(...rows.map(([l]) => l.length), 0) + 2;

@@ -62,8 +62,8 @@ export const MAX_SERIES_WINDOW_MS = 600_000;
 export interface ServerOptions {
   readonly exporter: Exporter;
   readonly log: Logger;
-  /** Extra facts for the index page and /api/devices. */
-  readonly describe: () => { source: string; intervalMs: number };
+  /** Extra facts for the index page and /api/devices (notice: what the user should know about the sampling, or null). */
+  readonly describe: () => { source: string; intervalMs: number; notice?: string | null };
   readonly now?: () => number;
   /** Static assets (the live page): `/` and `/ui/...`; null when there is no such asset. */
   readonly assets?: (path: string) => { type: string; body: string | Buffer } | null;
@@ -74,6 +74,39 @@ export interface ServerOptions {
   readonly role?: 'all' | 'node';
   /** TLS, basic auth and extra headers; plain HTTP without auth when absent. */
   readonly web?: WebConfigSource;
+}
+
+/**
+ * Whether to gzip a response, from Accept-Encoding (RFC 9110 §12.5.3): gzip
+ * (or its alias x-gzip) is wanted when its q-value, or that of `*` if gzip is
+ * not named, is above 0 and not below identity's. So `gzip;q=0` and `*;q=0`
+ * get a plain body, as do `identity` alone and a missing header (no coding
+ * was offered). When nothing is acceptable the plain body is sent anyway,
+ * which the RFC allows, rather than a 406 a scraper cannot act on. An entry
+ * with a malformed q-value is ignored rather than guessed at.
+ */
+export function wantsGzip(header: string | undefined): boolean {
+  const q = new Map<string, number>();
+  for (const part of (header ?? '').split(',')) {
+    const [coding, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    if (!coding) continue;
+    let weight = 1;
+    for (const p of params) {
+      if (!/^q\s*=/.test(p)) continue;
+      const m = /^q\s*=\s*(0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/.exec(p);
+      weight = m ? Number(m[1]) : Number.NaN;
+    }
+    if (Number.isNaN(weight)) continue;
+    const name = coding === 'x-gzip' ? 'gzip' : coding;
+    // The same coding twice: the most favourable mention wins.
+    q.set(name, Math.max(q.get(name) ?? 0, weight));
+  }
+  const star = q.get('*');
+  const gzipQ = q.get('gzip') ?? star ?? 0;
+  // Identity is always acceptable, but it outranks gzip only when the client
+  // gave it a q-value (named, or through `*`): `gzip;q=0.5` still means gzip.
+  const identityQ = q.get('identity') ?? star ?? 0;
+  return gzipQ > 0 && gzipQ >= identityQ;
 }
 
 class HttpError extends Error {
@@ -166,7 +199,7 @@ export function createServer(opts: ServerOptions): WebServer {
     switch (url.pathname) {
       case '/metrics': {
         const [type, text] = await exporter.render(req.headers.accept);
-        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        if (wantsGzip(req.headers['accept-encoding'])) {
           send(res, 200, type, await gzipAsync(text), { 'Content-Encoding': 'gzip', Vary: 'Accept, Accept-Encoding' });
         } else {
           send(res, 200, type, text, { Vary: 'Accept, Accept-Encoding' });

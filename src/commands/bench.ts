@@ -31,13 +31,20 @@ function checkOutputPath(flag: string, path: string | undefined): void {
 export default defineCommand({
   name: 'bench',
   summary: 'Measure cost, cadence, scrape latency and fidelity on this machine, side by side with ethtool -S and node_exporter.',
-  usage: '[--quick] [--json FILE] [--svg FILE] [--simulate N] [--device NAME]... [--duration DUR]',
+  usage: '[--quick] [--json FILE] [--svg FILE] [--simulate-devices N] [--device NAME]... [--duration DUR]',
   flags: {
     quick: { type: 'boolean', help: 'short windows (under a minute in all); numbers are noisier' },
     json: { type: 'string', valueName: 'FILE', help: 'also write every result as JSON to FILE' },
     svg: { type: 'string', valueName: 'FILE', help: 'write the fidelity figure (per-tick increases vs a 30 s scrape) to FILE' },
-    simulate: { type: 'int', min: 1, max: 256, valueName: 'N', help: 'measure serve overhead (2) over N simulated ENA devices instead of native ones' },
-    device: { type: 'string', repeatable: true, valueName: 'NAME', help: `sample exactly these interfaces (default: the real NICs plus veths up to ${DEFAULT_DEVICE_COUNT})` },
+    'simulate-devices': {
+      type: 'int',
+      min: 1,
+      max: 256,
+      valueName: 'N',
+      deprecatedNames: ['simulate'],
+      help: 'measure serve overhead (2) over N simulated ENA devices instead of native ones',
+    },
+    device: { type: 'string', repeatable: true, shared: true, valueName: 'NAME', help: `sample exactly these interfaces (default: the real NICs plus veths up to ${DEFAULT_DEVICE_COUNT})` },
     duration: { type: 'duration', min: 5_000, max: 3_600_000, help: 'serve overhead window (default 3m, 8s with --quick)' },
   },
   async run(flags, _positionals, io) {
@@ -110,7 +117,7 @@ export default defineCommand({
 
       report.cost = native ? await guarded('cost', () => measureCost(ctx, devset.addon!, native)) : skip(noNative);
 
-      let simulate = flags.simulate ?? null;
+      let simulate = flags['simulate-devices'] ?? null;
       if (simulate === null && !native) {
         simulate = DEFAULT_DEVICE_COUNT;
         report.notes.push(`serve overhead used ${simulate} simulated ENA devices: ${noNative}`);

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
+import { samplingNotice } from '../discovery.js';
 import { ALLOWANCE_EXCEEDED } from '../ena-stats.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../exporter.js';
@@ -119,6 +120,8 @@ export default defineCommand({
       });
       const found = await native.prepare();
       checkDiscovery(found, flags['device-include'].length > 0);
+      const notice = samplingNotice(found.selected.map((c) => c.info), flags['burst-stat'].length > 0);
+      if (notice) log.log('warn', notice);
       if (found.selected.length === 0) log.log('warn', 'no interface matches yet; waiting for a re-scan to find one', { rescan_ms: flags.rescan });
       source = native;
     } else if (flags.source === 'simulate') {
@@ -156,7 +159,9 @@ export default defineCommand({
       version: version(),
       ...(native ? { sourceCounters: () => native!.counters } : {}),
     });
-    const describe = () => ({ source: sourceName, intervalMs: flags.interval });
+    // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
+    const notice = (): string | null => (native ? samplingNotice(exporter.deviceStates(), flags['burst-stat'].length > 0) : null);
+    const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });
     const assets = pageAssets();
     const servers: WebServer[] = [];
     const server = createServer({ exporter, log, describe, assets, role: apiListen ? 'node' : 'all', ...(web ? { web } : {}) });

@@ -28,19 +28,27 @@ async function closeOut(file: WriteStream): Promise<void> {
 export default defineCommand({
   name: 'simulate',
   summary: 'Write a JSON Lines trace of simulated ENA devices with seeded-random bursts, resets and failed reads.',
-  usage: '[--devices 1] [--duration 60s] [--seed 1] [--out FILE] [--expected FILE]',
+  usage: '[--simulate-devices 1] [--duration 60s] [--simulate-seed 1] [--out FILE] [--expected FILE]',
+  // The simulator's knobs are spelled as in `serve --source simulate` and
+  // `bench`, so one name means one thing everywhere.
   flags: {
-    devices: { type: 'int', default: '1', min: 1, max: 64, help: 'number of simulated devices (eth0, eth1, ...)' },
-    queues: { type: 'int', default: '4', min: 1, max: 128, help: 'IO queues per device (per-queue stats)' },
+    'simulate-devices': { type: 'int', default: '1', min: 1, max: 64, deprecatedNames: ['devices'], help: 'number of simulated devices (eth0, eth1, ...)' },
+    'simulate-queues': { type: 'int', default: '4', min: 1, max: 128, deprecatedNames: ['queues'], help: 'IO queues per device (per-queue stats)' },
     duration: { type: 'duration', default: '60s', min: 1, max: 7 * 86_400_000, help: 'simulated time span' },
-    interval: { type: 'duration', default: '100ms', min: 1, max: 3_600_000, help: 'time between samples' },
-    seed: { type: 'int', default: '1', min: 0, max: 2 ** 31 - 1, help: 'PRNG seed; the same seed gives the same trace' },
+    interval: { type: 'duration', default: '100ms', min: 1, max: 3_600_000, shared: true, help: 'time between samples' },
+    'simulate-seed': { type: 'int', default: '1', min: 0, max: 2 ** 31 - 1, deprecatedNames: ['seed'], help: 'PRNG seed; the same seed gives the same trace' },
     out: { type: 'string', valueName: 'FILE', help: 'write the trace here instead of stdout' },
     expected: { type: 'string', valueName: 'FILE', help: 'write the bursts analyze must find (its JSON format, default burst gap)' },
     'burst-gap': { type: 'duration', default: '2s', min: 1, max: 86_400_000, help: 'burst gap used for --expected' },
   },
   async run(flags, _positionals, io) {
-    const sim = new SimulateSource({ devices: flags.devices, queues: flags.queues, durationMs: flags.duration, intervalMs: flags.interval, seed: flags.seed });
+    const sim = new SimulateSource({
+      devices: flags['simulate-devices'],
+      queues: flags['simulate-queues'],
+      durationMs: flags.duration,
+      intervalMs: flags.interval,
+      seed: flags['simulate-seed'],
+    });
     const file = flags.out !== undefined ? await openOut(flags.out, 'out') : null;
     const out: NodeJS.WritableStream = file ?? io.stdout;
 

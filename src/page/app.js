@@ -324,6 +324,10 @@
     const r = await getJSON('/api/devices');
     state.devices = r.devices;
     state.source = r.source;
+    // Why the page may stay empty (no ENA device here) and what to try.
+    const n = $('notice');
+    n.textContent = r.notice || '';
+    n.hidden = !r.notice;
   }
 
   /** The few series the page needs from /metrics, by name and device. */

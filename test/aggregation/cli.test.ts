@@ -116,7 +116,7 @@ describe('ethburst simulate | analyze', () => {
     const dir = tempDir();
     const trace = join(dir, 'sim.jsonl');
     const expected = join(dir, 'expected.json');
-    const s = cli('simulate', '--devices', '2', '--duration', '5m', '--seed', '3', '--out', trace, '--expected', expected);
+    const s = cli('simulate', '--simulate-devices', '2', '--duration', '5m', '--simulate-seed', '3', '--out', trace, '--expected', expected);
     expect(s.stderr).toBe('');
     expect(s.code).toBe(0);
     const exp = JSON.parse(readFileSync(expected, 'utf8'));
@@ -127,8 +127,8 @@ describe('ethburst simulate | analyze', () => {
   });
 
   it('writes to stdout by default and is deterministic', () => {
-    const a = cli('simulate', '--duration', '2s', '--queues', '1');
-    const b = cli('simulate', '--duration', '2s', '--queues', '1');
+    const a = cli('simulate', '--duration', '2s', '--simulate-queues', '1');
+    const b = cli('simulate', '--duration', '2s', '--simulate-queues', '1');
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout.trim().split('\n')).toHaveLength(21);

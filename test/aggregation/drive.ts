@@ -1,11 +1,11 @@
-// An allocation-free driver for the aggregator: 8 ENA-like devices whose
+// An allocation-free driver for a sample sink (the aggregator, or the
+// exporter that serve runs): 8 ENA-like devices whose
 // sample views are rewritten in place every tick, with bursts, a reset and
 // failed reads on fixed schedules. Used by the allocation test and the
 // throughput script, so neither measures a source's own costs.
 
-import { Aggregator } from '../../src/aggregator.js';
 import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../src/ena-stats.js';
-import { makeLayout, type Sample } from '../../src/sample.js';
+import { makeLayout, type Sample, type SampleSink } from '../../src/sample.js';
 
 const TWO_32 = 4294967296;
 
@@ -15,6 +15,8 @@ export class Drive {
   private readonly allow: Int32Array;
   private readonly moving: Int32Array;
   tick = 0;
+  /** Scripted bursts on (finishing a burst allocates its record, by design). */
+  bursts = true;
 
   constructor(
     readonly devices = 8,
@@ -34,15 +36,19 @@ export class Drive {
     this.cur = [];
     for (let d = 0; d < devices; d++) {
       const cur = new Float64Array(names.length);
+      const vals = new Uint32Array(2 * names.length);
       for (let i = 0; i < moving.length; i++) cur[moving[i]!] = 5e12 + d * 1e9 + i;
       for (let j = 0; j < this.allow.length; j++) cur[this.allow[j]!] = 1000 * (j + 1);
+      // A live device always has connections to spare.
+      const available = layout.index.get('conntrack_allowance_available');
+      if (available !== undefined) vals[2 * available] = 40_000;
       this.cur.push(cur);
-      this.views.push({ device: `eth${d}`, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: new Uint32Array(2 * names.length) });
+      this.views.push({ device: `eth${d}`, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: vals });
     }
   }
 
-  /** One tick of every device into the aggregator. */
-  step(agg: Aggregator): void {
+  /** One tick of every device into the sink. */
+  step(agg: SampleSink): void {
     const k = this.tick++;
     const t = this.t0 + k * this.intervalMs;
     for (let d = 0; d < this.views.length; d++) {
@@ -61,7 +67,7 @@ export class Drive {
       // a genuine reset every 10 min; failed reads now and then.
       const phase = (k + d * 37) % 300;
       const stat = this.allow[(Math.floor(k / 300) + d) % this.allow.length]!;
-      if (phase < 5) cur[stat] = cur[stat]! + 10 + phase * 100;
+      if (this.bursts && phase < 5) cur[stat] = cur[stat]! + 10 + phase * 100;
       if ((k + d) % 6000 === 3000) for (let j = 0; j < this.allow.length; j++) cur[this.allow[j]!] = 0;
       const zeroRead = (k + d * 11) % 997 === 500;
       for (let j = 0; j < this.allow.length; j++) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { parseTraceLine, type TraceRecord } from '../../src/trace.js';
 import { finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
 import { canUseNetns, createVeth, isRoot, netnsSkipReason } from '../helpers/host.js';
@@ -63,9 +63,10 @@ describe.skipIf(!hasEth0)(`record on eth0 ${hasEth0 ? '' : '(skipped: no eth0)'}
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const recs = parse(r.stdout).filter((x) => x.device === 'eth0');
-    // 1 s at 100 ms: a first read at 0 and one per 100 ms after it.
-    expect(recs.length).toBeGreaterThanOrEqual(8);
-    expect(recs.length).toBeLessThanOrEqual(12);
+    // How many ticks fit in 1 s depends on the machine's load; that each
+    // tick yields exactly one sample per device is checked against the
+    // native tick records in test/native/kernel.test.ts. Here: it sampled.
+    expect(recs.length).toBeGreaterThanOrEqual(2);
     for (const x of recs) {
       expect(x.kind).toBe('sample');
       if (x.kind === 'sample') {
@@ -83,16 +84,24 @@ describe.skipIf(!hasEth0)(`record on eth0 ${hasEth0 ? '' : '(skipped: no eth0)'}
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     const recs = parse(readFileSync(out, 'utf8'));
-    expect(recs.length).toBeGreaterThanOrEqual(16);
-    expect(recs.length).toBeLessThanOrEqual(22);
+    // The cadence, not a count per wall-clock second: consecutive samples
+    // sit on the 50 ms grid, so the median spacing is one interval (a tick
+    // skipped under load makes one gap of two, and cannot move the median).
+    const gaps = recs.slice(1).map((x, i) => x.timeMs - recs[i]!.timeMs).sort((a, b) => a - b);
+    expect(gaps.length).toBeGreaterThanOrEqual(4);
+    const median = gaps[Math.floor(gaps.length / 2)]!;
+    expect(median).toBeGreaterThan(40);
+    expect(median).toBeLessThan(75);
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('SIGTERM flushes complete lines and exits 0', async () => {
     const child = startCli(['record', '--device', 'eth0']);
-    await new Promise((r) => setTimeout(r, 800));
+    const done = finished(child);
+    // Signal once it is recording (a busy machine can take a second to start node).
+    await linesSeen(child, (text) => text.split('\n').length > 3);
     child.kill('SIGTERM');
-    const r = await finished(child);
+    const r = await done;
     expect(r.status).toBe(0);
     expect(r.stdout.endsWith('\n')).toBe(true);
     expect(parse(r.stdout).length).toBeGreaterThanOrEqual(3);
@@ -117,10 +126,12 @@ describe.skipIf(!canUseNetns || !hasEth0)(`record across a device deletion ${net
   it('writes an ENODEV record for the deleted veth and goes on with eth0', async () => {
     const v = createVeth();
     try {
-      const child = startCli(['record', '--device', 'eth0', '--device', v.name, '--duration', '1500ms']);
-      await new Promise((r) => setTimeout(r, 600));
+      const child = startCli(['record', '--device', 'eth0', '--device', v.name, '--duration', '3s']);
+      const done = finished(child);
+      // Delete it once the trace holds two of its samples, however slowly the recorder started.
+      await linesSeen(child, (text) => text.split(`"device":"${v.name}"`).length > 2);
       spawnSync('ip', ['link', 'del', v.name]);
-      const r = await finished(child);
+      const r = await done;
       expect(r.status).toBe(0);
       const recs = parse(r.stdout);
       const veth = recs.filter((x) => x.device === v.name);
@@ -133,3 +144,18 @@ describe.skipIf(!canUseNetns || !hasEth0)(`record across a device deletion ${net
     }
   });
 });
+
+/** Resolves once the child's stdout so far satisfies `ok` (record writes in batches). */
+function linesSeen(child: ChildProcess, ok: (text: string) => boolean, ms = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('record wrote too little')), ms);
+    child.stdout!.on('data', (d: Buffer | string) => {
+      text += d.toString();
+      if (ok(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, usageFailure } from '../helpers/cli.js';
 import { value } from '../helpers/exposition.js';
+import { enaHere } from '../helpers/host.js';
 import { startServe, until } from '../helpers/serve.js';
 import { haveCc, shimEnv } from '../helpers/shim.js';
 
@@ -31,8 +32,8 @@ describe('serve: bad input stops it before anything starts', () => {
     expect(usageFailure(runCli(['serve', '--listen', '127.0.0.1:0', ...args]))).toMatch(message);
   });
 
-  it('a bad ETHBURST_* variable is named', () => {
-    expect(usageFailure(runCli(['serve'], { env: { ETHBURST_LISTEN: 'everywhere' } }))).toMatch(/ETHBURST_LISTEN: "everywhere" is not HOST:PORT/);
+  it('a bad ETHBURST_SERVE_* variable is named', () => {
+    expect(usageFailure(runCli(['serve'], { env: { ETHBURST_SERVE_LISTEN: 'everywhere' } }))).toMatch(/ETHBURST_SERVE_LISTEN: "everywhere" is not HOST:PORT/);
   });
 
   it('a port in use is one line and exit 1', async () => {
@@ -58,6 +59,34 @@ describe.skipIf(!hasEth0)(`serve on this machine's NIC ${hasEth0 ? '' : '(skippe
       expect(value(p, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })).toBeGreaterThan(0);
     } finally {
       expect((await s.stop()).status).toBe(0);
+    }
+  });
+
+  it.skipIf(enaHere)('without ENA, says in the log and in /api/devices what it samples and how to see something', async () => {
+    const s = await startServe([]);
+    try {
+      const notice = s.logs().find((l) => l['level'] === 'warn' && String(l['msg']).startsWith('no ENA device found'))?.['msg'] as string;
+      expect(notice).toMatch(/^no ENA device found: sampling .*eth0 \([\w-]+\).*, which ha(s|ve) no allowance counters; try --source simulate to see bursts, or --burst-stat RE/);
+      const devices = await until(async () => {
+        const d = await s.json<{ devices: unknown[]; notice: string | null }>('/api/devices');
+        return d.devices.length > 0 ? d : null;
+      }, 'a sampled device');
+      expect(devices.notice).toBe(notice);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('with --burst-stat, or a simulated source, there is no such notice', async () => {
+    for (const args of [['--burst-stat', 'drops$'], ['--source', 'simulate']]) {
+      const s = await startServe(args);
+      try {
+        await until(async () => ((await s.json<{ devices: unknown[] }>('/api/devices')).devices.length > 0 ? true : null), 'a sampled device');
+        expect((await s.json<{ notice: string | null }>('/api/devices')).notice).toBeNull();
+        expect(s.logs().some((l) => String(l['msg']).startsWith('no ENA device found'))).toBe(false);
+      } finally {
+        await s.stop();
+      }
     }
   });
 });

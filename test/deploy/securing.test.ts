@@ -37,8 +37,8 @@ describe('the DaemonSet and PodMonitor, securing the port', () => {
   it('serves the API and the page on the node loopback only, metrics and probes on the node port', () => {
     const c = container(parse(dsText));
     const env = envOf(c);
-    const api = parseListen(env['ETHBURST_API_LISTEN']!);
-    const node = parseListen(env['ETHBURST_LISTEN']!);
+    const api = parseListen(env['ETHBURST_SERVE_API_LISTEN']!);
+    const node = parseListen(env['ETHBURST_SERVE_LISTEN']!);
     expect(api?.[0]).toBe('127.0.0.1');
     expect(api?.[1]).not.toBe(node?.[1]);
     // Not published as a container port: port-forward reaches loopback anyway.
@@ -47,13 +47,13 @@ describe('the DaemonSet and PodMonitor, securing the port', () => {
     expect(c['readinessProbe']['httpGet']).toMatchObject({ path: '/readyz', port: 'metrics' });
   });
 
-  it('with the web config lines uncommented: valid objects, HTTPS probes, the Secret mounted where ETHBURST_WEB_CONFIG points, a PodMonitor that scrapes over TLS with basic auth', () => {
+  it('with the web config lines uncommented: valid objects, HTTPS probes, the Secret mounted where ETHBURST_SERVE_WEB_CONFIG points, a PodMonitor that scrapes over TLS with basic auth', () => {
     const ds = parse(uncomment(dsText)) as Obj;
     const pm = parse(uncomment(pmText)) as Obj;
     new DaemonSet(ds as never).validate();
     new PodMonitor(pm as never).validate();
     const c = container(ds);
-    const file = envOf(c)['ETHBURST_WEB_CONFIG']!;
+    const file = envOf(c)['ETHBURST_SERVE_WEB_CONFIG']!;
     expect(file).toMatch(/\.yml$/);
     const mount = (c['volumeMounts'] as Obj[]).find((m) => m['mountPath'] === dirname(file))!;
     expect(mount).toMatchObject({ readOnly: true });
@@ -67,7 +67,7 @@ describe('the DaemonSet and PodMonitor, securing the port', () => {
     expect(ep['tlsConfig']['serverName']).toBe('ethburst');
     expect(ep['basicAuth']['password']['name']).toBe('ethburst-scrape-auth');
     // The commented lines are still comments in the real files.
-    expect(envOf(container(parse(dsText)))).not.toHaveProperty('ETHBURST_WEB_CONFIG');
+    expect(envOf(container(parse(dsText)))).not.toHaveProperty('ETHBURST_SERVE_WEB_CONFIG');
   });
 
   it.skipIf(!existsSync('/usr/bin/openssl'))("deploy/README.md's web.yml and certificate commands give a file serve accepts", () => {

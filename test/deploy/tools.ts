@@ -33,7 +33,7 @@ const PACKAGE: Record<string, string> = {
   amtool: 'prometheus-alertmanager',
   'prometheus-alertmanager': 'prometheus-alertmanager',
   'systemd-analyze': 'systemd',
-  kubectl: 'kubectl',
+  kubectl: 'kubernetes-client',
 };
 
 /**

@@ -8,7 +8,8 @@ import { trackedStatMatcher } from '../../src/aggregator.js';
 import { Exporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { makeLayout, type Sample } from '../../src/sample.js';
-import { createServer, parseListen } from '../../src/server.js';
+import { request } from 'node:http';
+import { createServer, parseListen, wantsGzip } from '../../src/server.js';
 
 const NAMES = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded'];
 const layout = makeLayout(1, NAMES);
@@ -78,6 +79,58 @@ describe('HTTP', () => {
     const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
+  });
+
+  it('/metrics honours q-values in Accept-Encoding: gzip;q=0 and *;q=0 get a plain body', async () => {
+    const { e, port } = await start();
+    e.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
+    // node:http, not fetch: fetch would add its own Accept-Encoding and decode.
+    const get = (acceptEncoding: string | null) =>
+      new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
+        const headers = acceptEncoding === null ? {} : { 'Accept-Encoding': acceptEncoding };
+        request({ host: '127.0.0.1', port, path: '/metrics', headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], vary: res.headers.vary, body: Buffer.concat(chunks) }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    for (const plain of [null, '', 'gzip;q=0', 'identity', '*;q=0', 'gzip;q=0, deflate', 'identity, gzip;q=0.0']) {
+      const r = await get(plain);
+      expect(r.encoding, String(plain)).toBeUndefined();
+      expect(r.body.toString(), String(plain)).toMatch(/^ethtool_up\{device="ens5"\} 1$/m);
+      expect(r.vary).toBe('Accept, Accept-Encoding');
+    }
+    for (const gz of ['gzip', 'GZIP;Q=0.5', '*', 'x-gzip', 'br;q=1, gzip;q=0.8', 'gzip, deflate, br']) {
+      const r = await get(gz);
+      expect(r.encoding, gz).toBe('gzip');
+      expect(r.body.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    }
+  });
+
+  it.each([
+    [undefined, false],
+    ['gzip', true],
+    ['gzip;q=0', false],
+    ['gzip; q=0.000', false],
+    ['gzip;q=0.001', true],
+    ['gzip;q=0.5', true],
+    ['gzip;q=0.5, *;q=0.8', false],
+    ['*', true],
+    ['*;q=0', false],
+    ['*;q=0, gzip', true],
+    ['gzip;q=0, *', false],
+    ['identity', false],
+    ['identity;q=0.5, gzip;q=0.4', false],
+    ['identity;q=0.5, gzip;q=0.5', true],
+    ['identity;q=0, *;q=0.1', true],
+    ['deflate, br', false],
+    ['gzip;q=2', false],
+    ['gzip;q=abc', false],
+    ['gzip;level=9', true],
+  ])('Accept-Encoding %j: gzip %s', (header, expected) => {
+    expect(wantsGzip(header)).toBe(expected);
   });
 
   it('/api/bursts returns finished bursts in the analyze schema, filtered', async () => {

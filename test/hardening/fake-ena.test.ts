@@ -3,22 +3,14 @@
 // /api/bursts, the log.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { enaStatNames } from '../../src/ena-stats.js';
 import { parseTraceLine } from '../../src/trace.js';
 import { runCli } from '../helpers/cli.js';
 import { has, value } from '../helpers/exposition.js';
 import { startServe, until, type Served } from '../helpers/serve.js';
-import { haveCc, shimEnv } from '../helpers/shim.js';
+import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ethburst-shim-'));
-function script(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const script = shimScript;
 
 interface Burst {
   device: string;

@@ -3,7 +3,8 @@
 // suites gate on `canUseNetns` and say why they skip.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -15,6 +16,21 @@ export const haveIp = have('ip');
 export const haveEthtool = have('ethtool');
 export const canUseNetns = isRoot && haveIp;
 export const netnsSkipReason = !isRoot ? 'needs root to create network namespaces and veth pairs' : !haveIp ? 'needs iproute2 (ip)' : '';
+
+/** Whether any interface here is ENA: then `serve` has allowance counters to show and no notice to give. */
+export const enaHere = (() => {
+  try {
+    return readdirSync('/sys/class/net').some((n) => {
+      try {
+        return basename(readlinkSync(`/sys/class/net/${n}/device/driver`)) === 'ena';
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+})();
 
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,7 +1,9 @@
 // Builds the LD_PRELOAD fake-ENA shim (test/shim/fake-ena.c) once per run.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE = fileURLToPath(new URL('../shim/fake-ena.c', import.meta.url));
@@ -22,4 +24,14 @@ export function buildShim(): string {
 /** Environment that makes the named fake devices exist for a child process. */
 export function shimEnv(devices: string): NodeJS.ProcessEnv {
   return { LD_PRELOAD: buildShim(), ETHBURST_FAKE_ENA: devices };
+}
+
+let scripts: string | undefined;
+
+/** Writes a shim script (test/shim/fake-ena.c's directives) to a temporary file; returns its path. */
+export function shimScript(name: string, text: string): string {
+  scripts ??= mkdtempSync(join(tmpdir(), 'ethburst-shim-'));
+  const p = join(scripts, name);
+  writeFileSync(p, text);
+  return p;
 }

@@ -2,11 +2,16 @@
 // --source simulate`: charts fill, a scripted burst reaches the chart and
 // the table within 2 s of its first dropped packet, clicking it zooms its
 // chart, nothing is logged as an error, the page holds a bounded amount, and
-// it says so plainly when the exporter goes away. Also 32 devices.
+// it says so plainly when the exporter goes away. Also 32 devices, and
+// serve on this machine's own NIC (no ENA), where a notice says why the
+// page stays empty and what to try.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { browserMissing, openBrowser, artifactPath, type Browser } from './browser.js';
 import { firstIncreaseMs, startSimulated, until, type Serving } from './serve-process.js';
+import { enaHere } from '../helpers/host.js';
+import { startServe, type Served } from '../helpers/serve.js';
 
 // The callbacks below run in the page; tsconfig has no DOM lib, and adding
 // it would leak browser globals into every Node file.
@@ -48,6 +53,8 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(canvas!.width).toBeGreaterThan(300);
       expect(await page.locator('#health tbody tr').count()).toBe(1);
       expect(await page.locator('#health tbody tr td').nth(2).textContent()).toBe('up');
+      // Simulated ENA devices have allowance counters: nothing to explain.
+      expect(await page.locator('#notice').isHidden()).toBe(true);
 
       // The page sees the burst (a peak in the chart, a shaded span, a
       // table row) by itself; the time it noticed is taken in the page.
@@ -130,6 +137,36 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(await banner.textContent()).toMatch(/^Exporter unreachable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d/);
       expect(await page.locator('#status').textContent()).toBe('exporter unreachable');
       await page.screenshot({ path: artifactPath('page-unreachable.png') });
+    });
+  });
+
+  describe.skipIf(enaHere || !existsSync('/sys/class/net/eth0'))('on a machine without ENA (eth0 here)', () => {
+    let serve: Served;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      serve = await startServe([]);
+      browser = await openBrowser();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await serve?.stop();
+    });
+
+    it('shows what it samples and how to see something, in the words of the log', async () => {
+      const { page, errors } = browser;
+      await page.goto(`${serve.base}/`);
+      const notice = page.locator('#notice');
+      await notice.waitFor({ state: 'visible', timeout: 10_000 });
+      const logged = serve.logs().find((l) => String(l['msg']).startsWith('no ENA device found'))?.['msg'];
+      expect(logged).toBeDefined();
+      expect(await notice.textContent()).toBe(logged);
+      expect(await notice.textContent()).toContain('--source simulate');
+      // The unreachable banner is a different thing and stays hidden.
+      expect(await page.locator('#banner').isHidden()).toBe(true);
+      await page.screenshot({ path: artifactPath('page-no-ena.png') });
+      expect(errors).toEqual([]);
     });
   });
 

@@ -20,6 +20,10 @@
 //   AT burst STAT PACKETS DURATION_MS   spread PACKETS over DURATION_MS
 //   AT add STAT N                       STAT += N (allowance or admin-queue stat)
 //   AT zero CALLS                       next CALLS GSTATS: customer metrics all 0
+//   AT refresh MS | refresh MS          the device refreshes its customer metrics
+//                                       only every MS ms (values held between
+//                                       refreshes, as a slow device would); 0:
+//                                       at every read (default)
 //   AT reset                            device reset: counters restart at 0
 //   AT errno NAME CALLS                 next CALLS GSTATS fail (EBUSY ETIMEDOUT ENODEV EOPNOTSUPP EIO)
 //   AT latency MS                       every GSTATS takes MS from now on (0: none)
@@ -73,7 +77,7 @@ static const char *RXQ[] = {"cnt", "bytes", "rx_copybreak_pkt", "csum_good", "re
 // Admin-queue stat positions in ADMIN[].
 enum { A_ABORTED = 0, A_SUBMITTED, A_COMPLETED, A_OUT_OF_SPACE, A_NO_COMPLETION };
 
-enum kind { K_BURST, K_ADD, K_ZERO, K_RESET, K_ERRNO, K_LATENCY, K_QUEUES, K_PHC, K_GONE, K_BACK };
+enum kind { K_BURST, K_ADD, K_ZERO, K_RESET, K_ERRNO, K_LATENCY, K_QUEUES, K_PHC, K_GONE, K_BACK, K_REFRESH };
 
 struct action {
   double at_ms;
@@ -93,6 +97,10 @@ struct dev {
   char version[32];
   uint64_t allowance[5];
   uint64_t available;
+  // What the device last published: the customer metrics as of the last refresh.
+  uint64_t shown[6];
+  double refresh_ms, refreshed_at_ms;
+  int refreshed;
   uint64_t admin[5];
   uint64_t total_resets, calls;
   int zero_calls, err_calls, err;
@@ -183,6 +191,7 @@ static void load_script(struct dev *d, const char *path) {
     if (!strcmp(w[0], "queues")) { d->queues = atoi(w[1]); continue; }
     if (!strcmp(w[0], "phc")) { d->phc = !strcmp(w[1], "on"); continue; }
     if (!strcmp(w[0], "customer")) { d->customer = atoi(w[1]) == 5 ? 5 : 6; continue; }
+    if (!strcmp(w[0], "refresh")) { d->refresh_ms = atof(w[1]); continue; }
     if (!strcmp(w[0], "version")) { snprintf(d->version, sizeof(d->version), "%.31s", w[1]); continue; }
     if (d->n_actions >= MAX_ACTIONS) break;
     struct action *a = &d->actions[d->n_actions];
@@ -199,6 +208,7 @@ static void load_script(struct dev *d, const char *path) {
     else if (!strcmp(k, "phc")) { a->kind = K_PHC; a->a = !strcmp(w[2], "on"); }
     else if (!strcmp(k, "gone")) { a->kind = K_GONE; }
     else if (!strcmp(k, "back")) { a->kind = K_BACK; }
+    else if (!strcmp(k, "refresh")) { a->kind = K_REFRESH; a->a = atof(w[2]); }
     else { fprintf(stderr, "fake-ena: %s:%d: unknown action %s\n", path, lineno, k); continue; }
     if ((a->kind == K_BURST || a->kind == K_ADD) && a->stat < 0) {
       fprintf(stderr, "fake-ena: %s:%d: unknown stat %s\n", path, lineno, w[2]);
@@ -278,6 +288,7 @@ static void advance(struct dev *d) {
       case K_PHC: d->phc = (int)a->a; build_layout(d); break;
       case K_GONE: d->gone = 1; break;
       case K_BACK: d->gone = 0; break;
+      case K_REFRESH: d->refresh_ms = a->a; break;
     }
   }
   int live = 0;
@@ -294,9 +305,24 @@ static void advance(struct dev *d) {
   d->n_bursts = live;
 }
 
+// The device publishes its customer metrics at its own pace: at every read,
+// or every refresh_ms on the device's clock. Connections come and go, so the
+// available gauge moves a little with every publication, as on a live node.
+static void refresh(struct dev *d) {
+  double t = (mono_ns() - d->t0_ns) / 1e6;
+  if (d->refresh_ms > 0 && d->refreshed && t - d->refreshed_at_ms < d->refresh_ms) return;
+  if (d->refresh_ms > 0 && d->refreshed)
+    d->refreshed_at_ms += d->refresh_ms * (double)(int64_t)((t - d->refreshed_at_ms) / d->refresh_ms);
+  else
+    d->refreshed_at_ms = t;
+  d->refreshed = 1;
+  for (int i = 0; i < 5; i++) d->shown[i] = d->allowance[i];
+  d->shown[5] = d->available - (uint64_t)(d->calls % 17);
+}
+
 static uint64_t value_of(struct dev *d, const char *name, int zero) {
   for (int i = 0; i < 6; i++)
-    if (!strcmp(name, CUSTOMER[i])) return zero ? 0 : (i < 5 ? d->allowance[i] : d->available);
+    if (!strcmp(name, CUSTOMER[i])) return zero ? 0 : d->shown[i];
   if (!strncmp(name, "ena_admin_q_", 12)) {
     for (int i = 0; i < N(ADMIN); i++)
       if (!strcmp(name + 12, ADMIN[i])) {
@@ -372,6 +398,7 @@ static int answer(struct dev *d, void *data) {
         zero = 1;
       }
       d->calls++;
+      refresh(d);
       if (!fail && (uint32_t)d->n_names != st->n_stats && !old_kernel) {
         st->n_stats = 0;  // what a fixed kernel answers to a stale count
       } else if (!fail) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { discover, type DiscoveryHost } from '../../src/discovery.js';
+import { discover, samplingNotice, type DiscoveryHost } from '../../src/discovery.js';
 import type { NativeProbe } from '../../src/native.js';
 
 interface FakeIf {
@@ -75,5 +75,21 @@ describe('discovery', () => {
     const listed = h.interfaces;
     h.interfaces = () => listed().filter((n) => n !== 'fakeena0');
     expect(await names(none, h, ['fakeena0'])).toEqual(['fakeena0']);
+  });
+});
+
+describe('the notice when nothing sampled can show an allowance drop', () => {
+  const eth0 = { name: 'eth0', driver: 'virtio_net' };
+  it('names the devices and drivers and says what to try', () => {
+    expect(samplingNotice([eth0], false)).toBe(
+      "no ENA device found: sampling eth0 (virtio_net), which has no allowance counters; try --source simulate to see bursts, or --burst-stat RE to track one of its counters (e.g. --burst-stat 'drops$')",
+    );
+    expect(samplingNotice([eth0, { name: 'eth1', driver: 'e1000' }], false)).toMatch(/^no ENA device found: sampling eth0 \(virtio_net\), eth1 \(e1000\), which have no allowance counters; .* one of their counters/);
+  });
+
+  it('is silent with an ENA device, with --burst-stat, and with nothing sampled', () => {
+    expect(samplingNotice([eth0, { name: 'ens5', driver: 'ena' }], false)).toBeNull();
+    expect(samplingNotice([eth0], true)).toBeNull();
+    expect(samplingNotice([], false)).toBeNull();
   });
 });
