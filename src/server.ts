@@ -1,21 +1,61 @@
 // The HTTP side of `ethburst serve`. It must never get in the way of
 // sampling (the native thread owns the cadence anyway) and must shrug off
 // whatever reaches it on a node port: bounded headers, bounded URLs, short
-// timeouts, a connection cap, and one-line errors.
+// timeouts, a connection cap that idle sockets cannot monopolise, security
+// headers, and one-line errors. TLS and basic auth come from --web-config
+// (src/web-config.ts).
 
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseDuration } from './duration.js';
 import type { Exporter } from './exporter.js';
 import type { Logger } from './log.js';
 import { oneLine } from './errors.js';
+import { BasicAuth, type TlsSettings, type WebConfig, type WebConfigSource } from './web-config.js';
 
 const gzipAsync = promisify(gzip);
 
 export const MAX_URL_BYTES = 2048;
 export const MAX_HEADER_BYTES = 8192;
 export const MAX_CONNECTIONS = 256;
+/**
+ * A connection must have sent a complete request head this soon after it
+ * opened, or it is closed. Node's own headersTimeout only covers a request
+ * that has begun, and only on its connectionsCheckingInterval sweep.
+ */
+export const FIRST_REQUEST_MS = 5_000;
+export const HEADERS_TIMEOUT_MS = 5_000;
+/**
+ * Node checks headersTimeout/requestTimeout on a sweep every this often
+ * (default 30 s: long enough for dribbling clients to hold every slot past
+ * a liveness probe's patience).
+ */
+export const CONNECTIONS_CHECK_MS = 1_000;
+
+/**
+ * The live page needs nothing but its own origin: no inline script or style
+ * (uPlot styles elements through the CSSOM, which CSP allows), and the
+ * favicon is a data: URL so the browser does not request one.
+ */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** On every response; http_server_config.headers can override or blank them. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** Paths kubelet probes: never behind basic auth (kubelet cannot send credentials). */
+const PROBES = new Set(['/healthz', '/readyz']);
+/** What the node port serves when --api-listen takes the API and the page elsewhere. */
+const NODE_PATHS = new Set(['/metrics', ...PROBES]);
+
+export type WebServer = HttpServer | HttpsServer;
 /** /api/series looks back at most this far. */
 export const MAX_SERIES_WINDOW_MS = 600_000;
 
@@ -27,6 +67,13 @@ export interface ServerOptions {
   readonly now?: () => number;
   /** Static assets (the live page): `/` and `/ui/...`; null when there is no such asset. */
   readonly assets?: (path: string) => { type: string; body: string | Buffer } | null;
+  /**
+   * 'all' (default): every endpoint. 'node': only /metrics and the probes
+   * (the node port when --api-listen serves the rest elsewhere).
+   */
+  readonly role?: 'all' | 'node';
+  /** TLS, basic auth and extra headers; plain HTTP without auth when absent. */
+  readonly web?: WebConfigSource;
 }
 
 /**
@@ -89,9 +136,9 @@ function parseSince(v: string | null, now: number): number | undefined {
   return now - ago;
 }
 
+// No inline <style>: the content security policy forbids it.
 const INDEX = (source: string, intervalMs: number) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ethburst</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}code{background:#f3f3f3;padding:0 .2em}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>ethburst</title></head>
 <body><h1>ethburst</h1>
 <p>Sampling every ${intervalMs} ms from <code>${source.replace(/[<>&"]/g, '')}</code>.</p>
 <ul>
@@ -103,11 +150,37 @@ const INDEX = (source: string, intervalMs: number) => `<!doctype html>
 </ul></body></html>
 `;
 
-export function createServer(opts: ServerOptions): Server {
+function tlsOptions(t: TlsSettings) {
+  return {
+    cert: t.cert,
+    key: t.key,
+    ...(t.ca ? { ca: t.ca } : {}),
+    requestCert: t.requestCert,
+    rejectUnauthorized: t.requestCert,
+    minVersion: t.minVersion,
+    maxVersion: t.maxVersion,
+    honorCipherOrder: t.honorCipherOrder,
+  };
+}
+
+/** Response headers: ours, then the web config's (a blank value removes one). */
+function responseHeaders(web: WebConfig | null): Record<string, string> {
+  const out: Record<string, string> = { ...SECURITY_HEADERS };
+  for (const [k, v] of Object.entries(web?.headers ?? {})) {
+    if (v === '') delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function createServer(opts: ServerOptions): WebServer {
   const { exporter, log } = opts;
   const now = opts.now ?? Date.now;
+  const role = opts.role ?? 'all';
+  const auth = new BasicAuth();
+  const initialTls = opts.web?.current().tls ?? null;
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, web: WebConfig | null): Promise<void> {
     if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414, 'URI too long');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw Object.assign(new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed`), { allow: true });
@@ -117,6 +190,12 @@ export function createServer(opts: ServerOptions): Server {
     if (length > 0 || req.headers['transfer-encoding']) throw new HttpError(413, 'request bodies are not accepted');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const q = url.searchParams;
+    if (web && web.users.size > 0 && !PROBES.has(url.pathname) && !(await auth.check(req.headers.authorization, web.users))) {
+      throw new HttpError(401, 'unauthorized');
+    }
+    // The API and the page live on --api-listen; the node port keeps only
+    // what Prometheus and kubelet need.
+    if (role === 'node' && !NODE_PATHS.has(url.pathname)) throw new HttpError(404, 'not found');
     switch (url.pathname) {
       case '/metrics': {
         const [type, text] = await exporter.render(req.headers.accept);
@@ -191,8 +270,31 @@ export function createServer(opts: ServerOptions): Server {
     return opts.describe();
   }
 
-  const server = createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    route(req, res).catch((err: unknown) => {
+  // Every TCP connection, oldest first (Map keeps insertion order), keyed by
+  // the peer's address and port. With TLS the request's socket is a
+  // TLSSocket wrapping the TCP one and Node offers no public link between
+  // them; the peer address and port name the same connection in both.
+  interface Conn {
+    socket: Socket;
+    requests: number;
+    busy: boolean;
+    timer: NodeJS.Timeout | null;
+  }
+  const conns = new Map<string, Conn>();
+  const peer = (s: Socket): string => `${s.remoteAddress}|${s.remotePort}`;
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const conn = conns.get(peer(req.socket));
+    if (conn) {
+      if (conn.timer) clearTimeout(conn.timer);
+      conn.timer = null;
+      conn.requests++;
+      conn.busy = true;
+      res.once('close', () => (conn.busy = false));
+    }
+    const web = opts.web?.current() ?? null;
+    for (const [k, v] of Object.entries(responseHeaders(web))) res.setHeader(k, v);
+    route(req, res, web).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) log.log('error', 'request failed', { path: (req.url ?? '').slice(0, 100), error: oneLine(err) });
       if (res.headersSent) {
@@ -201,16 +303,79 @@ export function createServer(opts: ServerOptions): Server {
       }
       const headers: Record<string, string> = status === 405 ? { Allow: 'GET, HEAD' } : {};
       if (status === 413) headers['Connection'] = 'close';
+      if (status === 401) headers['WWW-Authenticate'] = 'Basic realm="ethburst", charset="UTF-8"';
       send(res, status, 'text/plain; charset=utf-8', `${status === 500 ? 'internal error' : oneLine(err)}\n`, headers);
     });
-  });
-  server.maxConnections = MAX_CONNECTIONS;
+  };
+
+  const httpOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: 10_000,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  };
+  const server: WebServer = initialTls
+    ? createHttpsServer({ ...httpOptions, ...tlsOptions(initialTls), handshakeTimeout: FIRST_REQUEST_MS }, handler)
+    : createHttpServer(httpOptions, handler);
   server.maxRequestsPerSocket = 1000;
+
+  // The connection cap. Node's maxConnections refuses the newest connection
+  // when full, so a few hundred sockets that never finish a request would
+  // lock kubelet and Prometheus out. Instead, when full, the oldest
+  // connection that is not in the middle of a request makes room (first
+  // those that never sent a request, then idle keep-alive ones); and each
+  // new connection must complete its TLS handshake (if any) and a request
+  // head within FIRST_REQUEST_MS.
+  const evictOne = (): boolean => {
+    let victim: [string, Conn] | null = null;
+    for (const entry of conns) {
+      if (entry[1].busy) continue;
+      if (entry[1].requests === 0) {
+        victim = entry;
+        break;
+      }
+      victim ??= entry;
+    }
+    if (!victim) return false;
+    conns.delete(victim[0]);
+    victim[1].socket.destroy();
+    return true;
+  };
+  server.on('connection', (socket: Socket) => {
+    const key = peer(socket);
+    if (socket.remotePort === undefined || (conns.size >= MAX_CONNECTIONS && !evictOne())) {
+      socket.destroy();
+      return;
+    }
+    const conn: Conn = { socket, requests: 0, busy: false, timer: null };
+    conn.timer = setTimeout(() => {
+      if (conn.requests === 0) socket.destroy();
+    }, FIRST_REQUEST_MS);
+    conn.timer.unref();
+    conns.set(key, conn);
+    socket.once('close', () => {
+      if (conn.timer) clearTimeout(conn.timer);
+      // The key may already name a newer connection from the same port.
+      if (conns.get(key) === conn) conns.delete(key);
+    });
+  });
+
+  if (opts.web && initialTls) {
+    // A rotated certificate (a Secret update) replaces the TLS context for
+    // new connections; TLS cannot be switched on or off without a restart.
+    opts.web.onReload((c) => {
+      if (c.tls) (server as HttpsServer).setSecureContext(tlsOptions(c.tls));
+    });
+  }
+
   // Malformed requests (bad request line, oversized headers): answer and drop.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n`,
+    );
   });
   return server;
 }

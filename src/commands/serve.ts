@@ -2,7 +2,6 @@
 // This is `npm start` and the DaemonSet's process.
 
 import { readFileSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { defineCommand } from '../command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
 import { samplingNotice } from '../discovery.js';
@@ -15,7 +14,8 @@ import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../replay.js';
 import { NativeSource } from '../sampler.js';
 import type { StatsSource } from '../sample.js';
-import { createServer, parseListen } from '../server.js';
+import { createServer, parseListen, type WebServer } from '../server.js';
+import { loadWebConfig, WebConfigSource } from '../web-config.js';
 import { SimulateSource, type SimBurst } from '../simulate.js';
 import { version } from '../version.js';
 
@@ -60,6 +60,17 @@ export default defineCommand({
       help: 'address to serve HTTP on (port 0: any free port)',
       check: (v) => (parseListen(v) ? null : `"${v}" is not HOST:PORT (e.g. 0.0.0.0:19810, 127.0.0.1:9999, [::]:19810)`),
     },
+    'api-listen': {
+      type: 'string',
+      valueName: 'HOST:PORT',
+      help: 'serve /api/* and the live page here instead (e.g. 127.0.0.1:19811 for kubectl port-forward); --listen then serves only /metrics, /healthz, /readyz',
+      check: (v) => (parseListen(v) ? null : `"${v}" is not HOST:PORT (e.g. 127.0.0.1:19811)`),
+    },
+    'web-config': {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'TLS and basic auth for both listeners, in the Prometheus exporter-toolkit web config format',
+    },
     ...intervalFlag,
     ...deviceFlags,
     'stat-include': { type: 'regex', repeatable: true, valueName: 'RE', help: 'also export raw stats matching (. for all)' },
@@ -77,7 +88,16 @@ export default defineCommand({
   },
   async run(flags, _positionals, io) {
     const listen = parseListen(flags.listen)!;
+    const apiListen = flags['api-listen'] !== undefined ? parseListen(flags['api-listen'])! : null;
     const log = createLogger({ format: flags['log-format'] as LogFormat, level: flags['log-level'] as LogLevel, out: io.stderr });
+    // A bad web config is a usage error before anything starts (exit 2).
+    const webFile = flags['web-config'];
+    const web =
+      webFile !== undefined
+        ? new WebConfigSource(loadWebConfig(webFile), {
+            onError: (error) => log.log('error', 'web config reload failed; the previous one stays in force', { file: webFile, error }),
+          })
+        : undefined;
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
     const include = flags['stat-include'];
     const exclude = flags['stat-exclude'];
@@ -141,11 +161,35 @@ export default defineCommand({
     });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(exporter.deviceStates(), flags['burst-stat'].length > 0) : null);
-    const server = createServer({ exporter, log, describe: () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() }), assets: pageAssets() });
-    await listenOn(server, listen[0], listen[1]);
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : listen[1];
-    log.log('info', 'serving', { listen: `${listen[0]}:${port}`, source: sourceName, interval_ms: flags.interval, version: version() });
+    const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });
+    const assets = pageAssets();
+    const servers: WebServer[] = [];
+    const server = createServer({ exporter, log, describe, assets, role: apiListen ? 'node' : 'all', ...(web ? { web } : {}) });
+    servers.push(server);
+    const port = await listenOn(server, listen[0], listen[1]);
+    const fields: Record<string, unknown> = { listen: `${listen[0]}:${port}` };
+    if (apiListen) {
+      // The same web config (TLS, basic auth) guards the API listener too:
+      // loopback is reachable by every pod on a hostNetwork node.
+      const api = createServer({ exporter, log, describe, assets, role: 'all', ...(web ? { web } : {}) });
+      servers.push(api);
+      try {
+        fields['api_listen'] = `${apiListen[0]}:${await listenOn(api, apiListen[0], apiListen[1])}`;
+      } catch (err) {
+        // The node port is already open; it must not keep the process alive.
+        server.close();
+        throw err;
+      }
+    }
+    const wc = web?.current();
+    log.log('info', 'serving', {
+      ...fields,
+      tls: wc?.tls != null,
+      basic_auth_users: wc?.users.size ?? 0,
+      source: sourceName,
+      interval_ms: flags.interval,
+      version: version(),
+    });
 
     let stopping = false;
     const stop = (): void => {
@@ -172,8 +216,12 @@ export default defineCommand({
       io.signal.removeEventListener('abort', stop);
       // Open bursts are finished and logged before we go.
       exporter.finish();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(
+        servers.map((s) => {
+          s.closeAllConnections();
+          return new Promise<void>((resolve) => s.close(() => resolve()));
+        }),
+      );
     }
     if (failure) {
       if (failure instanceof InputError || failure instanceof UsageError) throw failure;
@@ -184,11 +232,15 @@ export default defineCommand({
   },
 });
 
-function listenOn(server: Server, host: string, port: number): Promise<void> {
+/** Listens and returns the port bound (the ephemeral one for port 0). */
+function listenOn(server: WebServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : (err.code ?? err.message)}`)),
     );
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
   });
 }

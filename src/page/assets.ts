@@ -61,9 +61,10 @@ function uplotDirectory(): string | null {
   }
 }
 
+// Unstyled: the content security policy forbids inline styles.
 const MISSING = (what: string[]) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ethburst</title></head>
-<body style="font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto">
+<body>
 <h1>ethburst</h1>
 <p>The live page is not part of this installation; missing: ${what.map((w) => `<code>${w.replace(/[<>&"]/g, '')}</code>`).join(', ')}.
 Ship <code>src/page/</code> and <code>node_modules/uplot/</code> with <code>build/dist/</code>.</p>

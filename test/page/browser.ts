@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 
+// Runs in the page (see addInitScript); tsconfig has no DOM lib.
+declare const document: { addEventListener(type: string, f: (e: never) => void): void };
+
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
@@ -49,6 +52,15 @@ export async function openBrowser(viewport = { width: 1400, height: 1000 }): Pro
       '--disable-component-update',
       '--disable-sync',
     ],
+  });
+  // Content-security-policy violations count as errors: the page must work
+  // under the policy serve sends, not merely look as if it did. (Chromium
+  // also logs them to the console; the event says which directive.) Init
+  // scripts are injected by the browser, outside the page's policy.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string; sourceFile: string; lineNumber: number }) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`),
+    );
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];

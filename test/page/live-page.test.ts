@@ -43,7 +43,10 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
 
     it('draws every series, shows the burst within 2 s on the chart and in the table, and zooms to it on click', async () => {
       const { page, errors } = browser;
-      await page.goto(`${serve.base}/`);
+      const response = await page.goto(`${serve.base}/`);
+      // The page is served under a strict policy; `errors` collects any violation.
+      expect(response!.headers()['content-security-policy']).toMatch(/default-src 'self'/);
+      expect(response!.headers()['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
       await page.waitForFunction(() => document.querySelectorAll('.card').length === 5 && [...document.querySelectorAll('.card')].every((c) => Number((c as HTMLElement).dataset['points']) > 10), null, { timeout: 10_000 });
       // uPlot drew into a canvas of the card's size.
       const canvas = await page.locator(`${card(DEVICE, STAT)} canvas`).boundingBox();
@@ -164,6 +167,36 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(await page.locator('#banner').isHidden()).toBe(true);
       await page.screenshot({ path: artifactPath('page-no-ena.png') });
       expect(errors).toEqual([]);
+    });
+  });
+
+  describe('content security policy', () => {
+    let serve: Serving;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      serve = await startSimulated({ devices: 1 });
+      browser = await openBrowser();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await serve?.stop();
+    });
+
+    it('reports a violation as an error, so the other tests would notice one', async () => {
+      const { page, errors } = browser;
+      await page.goto(`${serve.base}/`);
+      await page.waitForFunction(() => document.querySelectorAll('.card').length > 0, null, { timeout: 10_000 });
+      expect(errors).toEqual([]);
+      // What the policy forbids: an inline script.
+      await page.evaluate(() => {
+        const s = document.createElement('script');
+        s.textContent = 'window.inlineRan = true';
+        document.body.appendChild(s);
+      });
+      await expect.poll(() => errors.some((e) => /CSP violation: script-src/.test(e)), { timeout: 5000 }).toBe(true);
+      expect(await page.evaluate(() => (window as { inlineRan?: boolean }).inlineRan ?? false)).toBe(false);
     });
   });
 
