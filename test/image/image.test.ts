@@ -85,6 +85,26 @@ function runFlags(pod: PodSpec, listen: string): { flags: string[]; args: string
   return { flags, args: c.args ?? [] };
 }
 
+/** Containers and images of earlier runs whose process is gone (killed by a timeout, say). */
+function removeLeftovers(): void {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  for (const name of podmanQuiet(['ps', '-a', '--format', '{{.Names}}'])) {
+    const m = /^ethburst-image-test-(\d+)$/.exec(name);
+    if (m && !alive(Number(m[1]))) podmanQuiet(['rm', '-f', '-t', '0', name]);
+  }
+  for (const image of podmanQuiet(['images', '--format', '{{.Repository}}:{{.Tag}}'])) {
+    const m = /^localhost\/ethburst-image-test:(\d+)$/.exec(image);
+    if (m && !alive(Number(m[1]))) podmanQuiet(['rmi', '-f', image]);
+  }
+}
+
 function daemonSetPod(): PodSpec {
   const ds = parseYaml(readFileSync(join(ROOT, 'deploy/kubernetes/daemonset.yaml'), 'utf8')) as Obj;
   return ((ds['spec'] as Obj)['template'] as Obj)['spec'] as PodSpec;
@@ -145,8 +165,10 @@ describe.skipIf(MISSING !== '' && !REQUIRED)(`container image (podman, stand-in 
   function cleanup(): void {
     podmanQuiet(['rm', '-f', '-t', '0', NAME]);
     podmanQuiet(['rmi', '-f', TAG]);
-    // A failed build leaves its stage's image behind, without a tag.
-    podmanQuiet(['image', 'prune', '-f', '--filter', `label!=io.ethburst.test.recipe`]);
+    removeLeftovers();
+    // Untagged images only: what a failed build left behind, and stand-ins
+    // that a newer recipe replaced. The current stand-ins keep their tags.
+    podmanQuiet(['image', 'prune', '-f']);
   }
 
   afterAll(async () => {

@@ -32,11 +32,18 @@ export const NPM_VERSION = '10.8.2';
 /** Cache for rootfs tarballs, downloads and the podman storage; survives runs. */
 export const CACHE = process.env['ETHBURST_IMAGE_CACHE'] ?? '/var/cache/ethburst-test';
 
-// runroot holds only per-boot state (locks, mount points), not images.
-const RUNROOT = '/run/ethburst-test-podman';
+// Per-boot state (locks, mounts, libpod's tmpdir), one per storage: two
+// storages must never share it.
+const RUN = join('/run/ethburst-test-podman', createHash('sha256').update(CACHE).digest('hex').slice(0, 12));
 
 /** Arguments every podman call gets: our storage, our runtime. */
-const PODMAN_GLOBAL = ['--root', join(CACHE, 'storage'), '--runroot', RUNROOT, '--storage-driver', 'overlay', '--runtime', 'runc'];
+const PODMAN_GLOBAL = [
+  '--root', join(CACHE, 'storage'),
+  '--runroot', join(RUN, 'storage'),
+  '--tmpdir', join(RUN, 'libpod'),
+  '--storage-driver', 'overlay',
+  '--runtime', 'runc',
+];
 
 const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: join(HERE, 'containers.conf') };
 
@@ -64,9 +71,13 @@ export function podman(args: string[], timeoutMs?: number): Promise<Result> {
   return exec('podman', [...PODMAN_GLOBAL, ...args], { env: PODMAN_ENV, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 }
 
-/** Synchronous and never throwing: for cleanup, which must run even after a failure. */
-export function podmanQuiet(args: string[]): void {
-  spawnSync('podman', [...PODMAN_GLOBAL, ...args], { env: PODMAN_ENV, stdio: 'ignore', timeout: 60_000 });
+/**
+ * Synchronous and never throwing, for cleanup, which must run even after a
+ * failure: the output's lines, none when podman failed.
+ */
+export function podmanQuiet(args: string[]): string[] {
+  const r = spawnSync('podman', [...PODMAN_GLOBAL, ...args], { env: PODMAN_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+  return r.status === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
 }
 
 function have(cmd: string): boolean {
@@ -147,11 +158,20 @@ async function cached(name: string, make: (tmp: string) => Promise<void>): Promi
   return path;
 }
 
+// One mmdebstrap at a time: dpkg's unpacking is CPU and I/O bound, so on a
+// 2-core machine two at once gain nothing (here: ~40 s and ~2 min one after
+// the other; ~5 min together on a busier machine).
+let mmdebstrapQueue: Promise<unknown> = Promise.resolve();
+
 async function rootfs(r: Recipe): Promise<string> {
   const args = mmdebstrapArgs(r);
-  return cached(`rootfs-${sha(...args)}.tar`, async (tmp) => {
-    await exec('mmdebstrap', [...args, tmp], { timeoutMs: 20 * 60_000 });
-  });
+  const turn = mmdebstrapQueue.then(() =>
+    cached(`rootfs-${sha(...args)}.tar`, async (tmp) => {
+      await exec('mmdebstrap', [...args, tmp], { timeoutMs: 20 * 60_000 });
+    }),
+  );
+  mmdebstrapQueue = turn.catch(() => undefined);
+  return turn;
 }
 
 /** The registry tarball of `spec` (name@version), via the machine's npm and its configuration. */
