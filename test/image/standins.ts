@@ -88,8 +88,8 @@ function have(cmd: string): boolean {
 export function missingPrerequisites(): string {
   const why: string[] = [];
   if (process.getuid?.() !== 0) why.push('needs root (root podman with host networking, mmdebstrap in root mode)');
-  const tools: Record<string, string> = { podman: 'podman', runc: 'runc', mmdebstrap: 'mmdebstrap', npm: 'npm' };
-  for (const [cmd, pkg] of Object.entries(tools)) if (!have(cmd)) why.push(`${cmd} not found (apt-get install ${pkg})`);
+  const tools: Record<string, string> = { podman: 'apt-get install podman', runc: 'apt-get install runc', mmdebstrap: 'apt-get install mmdebstrap', npm: 'it comes with Node' };
+  for (const [cmd, fix] of Object.entries(tools)) if (!have(cmd)) why.push(`${cmd} not found (${fix})`);
   if (!existsSync('/usr/share/mmdebstrap/hooks/merged-usr')) why.push('mmdebstrap merged-usr hook missing (apt-get install mmdebstrap)');
   return why.join('; ');
 }
