@@ -248,28 +248,37 @@ describe('Dockerfile', () => {
     expect(runtime!.from).toBe('node:20-bookworm-slim');
   });
 
-  it('builds with g++/make/python3, npm ci, then npm prune --omit=dev', () => {
+  it('builds with g++/make/python3, npm ci, npm run build, then npm prune --omit=dev', () => {
     const text = build!.body.join('\n');
     expect(text).toMatch(/apt-get install[^\n]*g\+\+[^\n]*make[^\n]*python3/);
     expect(text.indexOf('npm ci')).toBeGreaterThan(-1);
-    expect(text.indexOf('npm prune --omit=dev')).toBeGreaterThan(text.indexOf('npm ci'));
+    // The build is explicit, not left to whatever the install script does.
+    expect(text.indexOf('npm run build')).toBeGreaterThan(text.indexOf('npm ci'));
+    expect(text.indexOf('npm prune --omit=dev')).toBeGreaterThan(text.indexOf('npm run build'));
   });
 
   it('copies only the addon, build/dist, the live page, node_modules and package.json into the runtime', () => {
     const copies = runtime!.body.filter((l) => /^COPY\b/.test(l));
     const dests = copies.map((l) => {
       expect(l).toMatch(/^COPY --from=build /);
-      return l.split(/\s+/).at(-1)!.replace(/^\.\//, '');
+      return l.split(/\s+/).at(-1)!.replace(/^\.\//, '').replace(/\/$/, '');
     });
     expect(dests.sort()).toEqual(['build/Release/ethburst.node', 'build/dist', 'node_modules', 'package.json', 'src/page']);
     expect(runtime!.body.some((l) => /^(ADD|RUN)\b/.test(l))).toBe(false);
   });
 
-  it('runs as 65534 with the documented CMD', () => {
+  it("runs as 65534; the DaemonSet's args replace only CMD, so the command is the ENTRYPOINT", () => {
     expect(runtime!.body.filter((l) => l.startsWith('USER'))).toEqual(['USER 65534:65534']);
-    const cmd = runtime!.body.filter((l) => l.startsWith('CMD'));
-    expect(cmd).toHaveLength(1);
-    expect(JSON.parse(cmd[0]!.slice(3).trim())).toEqual(['node', 'build/dist/src/cli.js', 'serve']);
+    const exec = (word: string) => {
+      const found = runtime!.body.filter((l) => l.startsWith(`${word} `));
+      expect(found, word).toHaveLength(1);
+      return JSON.parse(found[0]!.slice(word.length).trim()) as string[];
+    };
+    expect(exec('ENTRYPOINT')).toEqual(['node', '/app/build/dist/src/cli.js']);
+    expect(exec('CMD')).toEqual(['serve']);
+    const pod = at(yamlOne(readRepo('deploy/kubernetes/daemonset.yaml')), 'spec.template.spec.containers') as Obj[];
+    expect(pod[0]!['command']).toBeUndefined();
+    expect(pod[0]!['args']).toEqual(['serve']);
   });
 
   it('the build stage copies every file the install script needs', () => {
