@@ -328,6 +328,21 @@
     const n = $('notice');
     n.textContent = r.notice || '';
     n.hidden = !r.notice;
+    // A device that refreshes its counters more slowly than it is sampled:
+    // say what its bursts can and cannot show (the server words it).
+    const notes = r.devices.map((d) => d.counterUpdate && d.counterUpdate.note).filter(Boolean);
+    const res = $('resolution');
+    res.textContent = notes.join(' · ');
+    res.hidden = notes.length === 0;
+  }
+
+  /** "about every 1 s" for a device's counter refresh period, from /api/devices. */
+  function refreshText(d) {
+    const u = d.counterUpdate;
+    if (!u || u.periodMs === null) return '<span class="muted">not seen yet</span>';
+    const ms = Math.round(u.periodMs);
+    const every = ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+    return u.resolutionMs > 0 ? `<span class="down" title="${esc(u.note || '')}">~${every}</span>` : `~${every}${u.settled ? '' : ' <span class="muted">(few changes yet)</span>'}`;
   }
 
   /** The few series the page needs from /metrics, by name and device. */
@@ -682,11 +697,12 @@
         <td class="${d.up ? 'up' : 'down'}">${d.up ? 'up' : 'down'}</td><td>${d.lastError ? esc(d.lastError) : '<span class="muted">–</span>'}</td>
         <td>${esc(intervalText(d.name, agg ? agg.first : null))}</td>
         <td>${backoff === undefined ? '<span class="muted">n/a</span>' : fmtInt.format(backoff)}${backoffNow}</td>
+        <td>${refreshText(d)}</td>
         <td class="num">${conn === undefined ? '<span class="muted">n/a</span>' : fmtInt.format(conn)}</td>
         <td class="num">${agg ? compact(agg.drops) : '–'}</td>
         <td>${openBursts.has(d.name) ? `<span class="down">${esc(openBursts.get(d.name).stat.replace(/_allowance_exceeded$/, ''))}, in progress</span>` : lb ? `${esc(lb.stat.replace(/_allowance_exceeded$/, ''))}, ${ago(now - lb.end_ms)}` : '<span class="muted">none</span>'}</td></tr>`;
     });
-    const html = rows.join('') || '<tr class="empty"><td colspan="9">no device is being sampled yet</td></tr>';
+    const html = rows.join('') || '<tr class="empty"><td colspan="10">no device is being sampled yet</td></tr>';
     if (html !== state.healthSig) {
       $('health').tBodies[0].innerHTML = html;
       state.healthSig = html;
