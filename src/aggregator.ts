@@ -176,6 +176,7 @@ export class Aggregator implements SampleSink {
   private readonly slots: number;
   private readonly devices = new Map<string, DeviceState>();
   private listeners: AggregationListener[] = [];
+  private secondListeners: AggregationListener[] = [];
   private readonly receiver: Receiver;
 
   // Reused event views.
@@ -195,10 +196,12 @@ export class Aggregator implements SampleSink {
 
   addListener(l: AggregationListener): void {
     this.listeners = [...this.listeners, l];
+    this.secondListeners = this.listeners.filter((x) => x.onSecond !== undefined);
   }
 
   removeListener(l: AggregationListener): void {
     this.listeners = this.listeners.filter((x) => x !== l);
+    this.secondListeners = this.listeners.filter((x) => x.onSecond !== undefined);
   }
 
   // --- SampleSink -------------------------------------------------------
@@ -445,18 +448,20 @@ export class Aggregator implements SampleSink {
       tr.windows.recordSeconds(sc.doneSecond, inc, 1);
       if (sc.doneZeros > 0) tr.windows.recordSeconds(sc.doneSecond + 1, 0, sc.doneZeros);
     }
-    const ls = this.listeners;
+    // Only listeners that take seconds get them: a trace with a gap of years
+    // in it would otherwise spin through every empty second for nobody.
+    const ls = this.secondListeners;
     if (ls.length === 0) return;
     const e = this.secondEv;
     e.device = tr.device;
     e.stat = tr.stat;
     e.second = sc.doneSecond;
     e.increase = inc;
-    for (let i = 0; i < ls.length; i++) ls[i]!.onSecond?.(e);
+    for (let i = 0; i < ls.length; i++) ls[i]!.onSecond!(e);
     e.increase = 0;
     for (let z = 1; z <= sc.doneZeros; z++) {
       e.second = sc.doneSecond + z;
-      for (let i = 0; i < ls.length; i++) ls[i]!.onSecond?.(e);
+      for (let i = 0; i < ls.length; i++) ls[i]!.onSecond!(e);
     }
   }
 }

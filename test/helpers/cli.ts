@@ -19,6 +19,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
     env: { ...process.env, ...opts.env },
     input: opts.input ?? '',
     timeout: opts.timeoutMs ?? 30_000,
+    // A CLI stuck in a loop cannot run its SIGTERM handler: never leave it behind.
+    killSignal: 'SIGKILL',
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
