@@ -15,6 +15,15 @@ export interface ReplayOptions {
   maxLineBytes?: number;
   /** Name used in error messages; default the path. */
   displayName?: string;
+  /** Read this stream (stdin) instead of opening the path. */
+  input?: NodeJS.ReadableStream;
+  /**
+   * Called instead of failing when the file does not end with a newline and
+   * its last line is not JSON (or not UTF-8): a recorder killed mid-write
+   * leaves exactly that, and the complete lines before it are still good.
+   * Without it such a line is an error like any other.
+   */
+  onCutOffLastLine?: (line: number) => void;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
@@ -36,6 +45,8 @@ export class ReplaySource implements StatsSource {
   private readonly speed: 'fast' | 'recorded';
   private readonly maxLineBytes: number;
   private readonly name: string;
+  private readonly input: NodeJS.ReadableStream | undefined;
+  private readonly onCutOffLastLine: ((line: number) => void) | undefined;
   private readonly devices = new Map<string, ReplayDevice>();
   private readonly abort = new AbortController();
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
@@ -58,6 +69,8 @@ export class ReplaySource implements StatsSource {
     this.speed = options.speed ?? 'fast';
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.name = options.displayName ?? path;
+    this.input = options.input;
+    this.onCutOffLastLine = options.onCutOffLastLine;
   }
 
   /** Device names in order of first appearance. */
@@ -70,7 +83,7 @@ export class ReplaySource implements StatsSource {
   }
 
   async run(sink: SampleSink): Promise<void> {
-    const stream = createReadStream(this.path, { highWaterMark: 64 * 1024 });
+    const stream = this.input ?? createReadStream(this.path, { highWaterMark: 64 * 1024 });
     // Bytes of the line in progress that arrived in earlier chunks.
     const pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -105,7 +118,7 @@ export class ReplaySource implements StatsSource {
         if (this.abort.signal.aborted) return;
       }
       if (pendingBytes > 0) {
-        const rec = this.parse(Buffer.concat(pending, pendingBytes));
+        const rec = this.parse(Buffer.concat(pending, pendingBytes), true);
         if (rec !== null) {
           if (this.speed === 'recorded') await this.pace(rec.timeMs);
           if (!this.abort.signal.aborted) this.deliver(rec, sink);
@@ -117,7 +130,7 @@ export class ReplaySource implements StatsSource {
       if (typeof code === 'string') throw new InputError(`${this.name}: cannot read: ${code === 'ENOENT' ? 'no such file' : code}`);
       throw err;
     } finally {
-      stream.destroy();
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     }
   }
 
@@ -125,21 +138,37 @@ export class ReplaySource implements StatsSource {
     throw new InputError(`${this.name}:${line}: ${reason}`);
   }
 
-  /** Decodes and validates one line; null for a blank one. */
-  private parse(bytes: Buffer): TraceRecord | null {
+  /**
+   * Decodes and validates one line; null for a blank one, and for a cut-off
+   * last line (`unterminated`: no newline follows it) when the caller
+   * accepts those.
+   */
+  private parse(bytes: Buffer, unterminated = false): TraceRecord | null {
     const lineNo = ++this.lineNumber;
     if (bytes.length > this.maxLineBytes) this.fail(lineNo, `line longer than ${this.maxLineBytes} bytes`);
+    const cutOff = unterminated ? this.onCutOffLastLine : undefined;
     let text: string;
     try {
       text = this.decoder.decode(bytes);
     } catch {
+      // A kill can land inside a multi-byte character too.
+      if (cutOff) {
+        cutOff(lineNo);
+        return null;
+      }
       this.fail(lineNo, 'not valid UTF-8');
     }
     let rec: TraceRecord | null;
     try {
       rec = parseTraceLine(text);
     } catch (err) {
-      if (err instanceof TraceSyntaxError) this.fail(lineNo, err.message);
+      if (err instanceof TraceSyntaxError) {
+        if (cutOff && err.notJson) {
+          cutOff(lineNo);
+          return null;
+        }
+        this.fail(lineNo, err.message);
+      }
       throw err;
     }
     if (rec === null) return null;

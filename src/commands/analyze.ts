@@ -1,39 +1,81 @@
 // ethburst analyze FILE: offline burst analysis of a recorded trace.
 //
-// Output is built only after the whole file has been read, so a malformed
+// Output starts only after the whole input has been read, so a malformed
 // line anywhere yields exactly one line on stderr ("FILE:LINE: reason"),
 // exit 2 and nothing on stdout: a script piping the JSON never sees half a
-// result.
+// result. Bursts wait in a BurstSorter (on disk past a bound) rather than in
+// an array, so a trace with millions of them does not need memory for all.
 
 import { Aggregator, trackedStatMatcher, type BurstEvent, type StatTotals } from '../aggregator.js';
+import { BurstSorter } from '../burst-sort.js';
 import { defineCommand } from '../command.js';
 import { formatDuration } from '../duration.js';
-import { InputError } from '../errors.js';
+import { InputError, oneLine } from '../errors.js';
 import { ReplaySource } from '../replay.js';
+import { StreamWriter } from '../stream-writer.js';
 
 export interface AnalyzeResult {
   bursts: BurstEvent[];
   totals: StatTotals[];
 }
 
-/** Runs the aggregation over a trace file. Rejects with InputError on a bad file. */
-export async function analyzeTrace(path: string, options: { burstGapMs?: number; burstStats?: readonly RegExp[] } = {}): Promise<AnalyzeResult> {
-  const agg = new Aggregator({ burstGapMs: options.burstGapMs, trackedStat: trackedStatMatcher(options.burstStats), windowsMs: [] });
-  const bursts: BurstEvent[] = [];
-  agg.addListener({
-    onBurst(b) {
-      bursts.push({ ...b });
-    },
-  });
-  const source = new ReplaySource(path);
-  await source.run(agg);
-  agg.finish(source.lastTimeMs);
-  bursts.sort((a, b) => a.startMs - b.startMs || cmp(a.device, b.device) || cmp(a.stat, b.stat));
-  return { bursts, totals: agg.totals() };
+export interface AnalyzeOptions {
+  burstGapMs?: number;
+  burstStats?: readonly RegExp[];
+  /** Read this stream (stdin) instead of opening the path. */
+  input?: NodeJS.ReadableStream;
+  /** Name in error messages; default the path. */
+  displayName?: string;
+  /** Accept a cut-off last line (see ReplayOptions) and report it here. */
+  onCutOffLastLine?: (line: number) => void;
+  /** Stops reading; the caller must then discard the result. */
+  signal?: AbortSignal;
+  /** Bursts sorted in memory before they go to disk (tests make it small). */
+  runLength?: number;
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+export interface SortedAnalysis<T> {
+  /** Call sorted() once for the payloads in output order, dispose() always. */
+  bursts: BurstSorter<T>;
+  totals: StatTotals[];
+}
+
+/**
+ * Runs the aggregation over a trace, keeping `payload(burst)` of every
+ * finished burst for output in order. Rejects with InputError on a bad file
+ * (nothing is left on disk then).
+ */
+export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<BurstEvent>) => T, options: AnalyzeOptions = {}): Promise<SortedAnalysis<T>> {
+  const agg = new Aggregator({ burstGapMs: options.burstGapMs, trackedStat: trackedStatMatcher(options.burstStats), windowsMs: [] });
+  const bursts = new BurstSorter<T>({ runLength: options.runLength });
+  const source = new ReplaySource(path, { input: options.input, displayName: options.displayName, onCutOffLastLine: options.onCutOffLastLine });
+  const stop = (): void => source.stop();
+  options.signal?.addEventListener('abort', stop);
+  try {
+    agg.addListener({
+      onBurst(b) {
+        bursts.add(b.startMs, b.device, b.stat, payload(b));
+      },
+    });
+    await source.run(agg);
+    agg.finish(source.lastTimeMs);
+    return { bursts, totals: agg.totals() };
+  } catch (err) {
+    bursts.dispose();
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
+}
+
+/** All bursts in memory, sorted by start, device, stat; for library use on small traces. */
+export async function analyzeTrace(path: string, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+  const r = await analyzeTraceSorted(path, (b) => ({ ...b }), options);
+  try {
+    return { bursts: [...r.bursts.sorted()], totals: r.totals };
+  } finally {
+    r.bursts.dispose();
+  }
 }
 
 /** One burst in the documented JSON shape, keys in the documented order. */
@@ -49,11 +91,9 @@ export function burstJson(b: Readonly<BurstEvent>): Record<string, string | numb
   };
 }
 
-/** The documented JSON shape, keys in the documented order. */
-export function formatAnalyzeJson(r: AnalyzeResult): string {
-  const doc = {
-    bursts: r.bursts.map(burstJson),
-    totals: r.totals.map((t) => ({
+function totalsJson(totals: readonly StatTotals[]): string {
+  return JSON.stringify(
+    totals.map((t) => ({
       device: t.device,
       stat: t.stat,
       increase: t.increase,
@@ -63,8 +103,7 @@ export function formatAnalyzeJson(r: AnalyzeResult): string {
       seconds_with_increase: t.secondsWithIncrease,
       max_second_increase: t.maxSecondIncrease,
     })),
-  };
-  return `${JSON.stringify(doc)}\n`;
+  );
 }
 
 /** ISO-like UTC time with milliseconds: "2025-11-24 16:00:00.123". */
@@ -72,47 +111,128 @@ function formatTime(ms: number): string {
   return new Date(Math.round(ms)).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** "16:00:00.123" (after the date, whatever the year's width). */
+function formatTimeOfDay(ms: number): string {
+  const s = formatTime(ms);
+  return s.slice(s.indexOf(' ') + 1);
+}
+
+// Number#toLocaleString builds a formatter per call; these are reused.
+const WHOLE = new Intl.NumberFormat('en-US');
+const ONE_DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
 function formatCount(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+  return Number.isInteger(n) ? WHOLE.format(n) : ONE_DECIMAL.format(n);
 }
 
-function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
+/** Column widths of a table; pass `widths` to widen it row by row. */
+function widen(widths: number[], row: readonly string[]): void {
+  for (let i = 0; i < row.length; i++) if (row[i]!.length > (widths[i] ?? 0)) widths[i] = row[i]!.length;
+}
+
+/** One table line: two spaces between columns, no trailing blanks. */
+function tableRow(r: readonly string[], widths: readonly number[], rightAligned: ReadonlySet<number>): string {
+  return r
+    .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+}
+
+const BURST_HEADER = ['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 'PEAK/S'];
+const BURST_RIGHT = new Set([2, 5, 6]);
+const TOTALS_HEADER = ['DEVICE', 'STAT', 'INCREASE', 'RESETS', 'FAILED READS', 'SAMPLES', 'SECONDS>0', 'MAX/SECOND'];
+const TOTALS_RIGHT = new Set([2, 3, 4, 5, 6, 7]);
+
+function totalsTable(totals: readonly StatTotals[]): string {
+  if (totals.length === 0) return 'Totals: no tracked stats in the trace.\n';
+  const rows = [TOTALS_HEADER];
+  for (const t of totals) {
+    rows.push([t.device, t.stat, formatCount(t.increase), String(t.resets), String(t.failedReads), String(t.samples), String(t.secondsWithIncrease), formatCount(t.maxSecondIncrease)]);
+  }
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 && !rightAligned.has(i) ? c : rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  for (const r of rows) widen(widths, r);
+  return `Totals:\n${rows.map((r) => `${tableRow(r, widths, TOTALS_RIGHT)}\n`).join('')}`;
 }
 
-export function formatAnalyzeTable(r: AnalyzeResult, burstGapMs: number): string {
-  const out: string[] = [];
-  if (r.bursts.length === 0) {
-    out.push(`No bursts (burst gap ${formatDuration(burstGapMs)}).`);
-  } else {
-    out.push(`${r.bursts.length} burst${r.bursts.length === 1 ? '' : 's'} (burst gap ${formatDuration(burstGapMs)}; times UTC):`);
-    const rows = [['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 'PEAK/S']];
-    for (const b of r.bursts) {
-      rows.push([formatTime(b.startMs), formatTime(b.endMs).slice(11), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond)]);
+/**
+ * An output format in two halves: what to keep of each burst while the
+ * trace is read, and how to write the kept bursts and the totals.
+ */
+interface Format<T> {
+  payload(b: Readonly<BurstEvent>): T;
+  write(r: SortedAnalysis<T>, out: StreamWriter): Promise<void>;
+}
+
+/** The documented JSON shape, keys in the documented order: one object, as JSON.stringify writes it. */
+function jsonFormat(): Format<string> {
+  return {
+    payload: (b) => JSON.stringify(burstJson(b)),
+    async write(r, out) {
+      out.write('{"bursts":[');
+      let sep = '';
+      for (const b of r.bursts.sorted()) {
+        if (out.write(sep + b)) await out.flush();
+        sep = ',';
+      }
+      out.write(`],"totals":${totalsJson(r.totals)}}\n`);
+    },
+  };
+}
+
+/** For people: one line per burst, then totals. Cells are formatted once, as bursts arrive, so the widths are known before the first line. */
+function tableFormat(burstGapMs: number): Format<string[]> {
+  const widths: number[] = [];
+  widen(widths, BURST_HEADER);
+  return {
+    payload(b) {
+      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond)];
+      widen(widths, row);
+      return row;
+    },
+    async write(r, out) {
+      const n = r.bursts.count;
+      if (n === 0) {
+        out.write(`No bursts (burst gap ${formatDuration(burstGapMs)}).\n`);
+      } else {
+        out.write(`${n} burst${n === 1 ? '' : 's'} (burst gap ${formatDuration(burstGapMs)}; times UTC):\n${tableRow(BURST_HEADER, widths, BURST_RIGHT)}\n`);
+        for (const row of r.bursts.sorted()) {
+          if (out.write(`${tableRow(row, widths, BURST_RIGHT)}\n`)) await out.flush();
+        }
+      }
+      out.write(`\n${totalsTable(r.totals)}`);
+    },
+  };
+}
+
+async function report<T>(file: string, format: Format<T>, options: AnalyzeOptions, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; signal: AbortSignal }): Promise<number> {
+  let r: SortedAnalysis<T>;
+  try {
+    r = await analyzeTraceSorted(file, format.payload, { ...options, signal: io.signal });
+  } catch (err) {
+    // The message already is "FILE:LINE: reason"; print it as is.
+    if (err instanceof InputError) {
+      io.stderr.write(`${err.message}\n`);
+      return 2;
     }
-    out.push(table(rows, new Set([2, 5, 6])));
+    throw err;
   }
-  out.push('');
-  if (r.totals.length === 0) {
-    out.push('Totals: no tracked stats in the trace.');
-  } else {
-    out.push('Totals:');
-    const rows = [['DEVICE', 'STAT', 'INCREASE', 'RESETS', 'FAILED READS', 'SAMPLES', 'SECONDS>0', 'MAX/SECOND']];
-    for (const t of r.totals) {
-      rows.push([t.device, t.stat, formatCount(t.increase), String(t.resets), String(t.failedReads), String(t.samples), String(t.secondsWithIncrease), formatCount(t.maxSecondIncrease)]);
+  try {
+    if (io.signal.aborted) {
+      io.stderr.write(`ethburst analyze: interrupted before the input was read; no results\n`);
+      return 1;
     }
-    out.push(table(rows, new Set([2, 3, 4, 5, 6, 7])));
+    const out = new StreamWriter(io.stdout);
+    try {
+      await format.write(r, out);
+      await out.close();
+    } catch (err) {
+      io.stderr.write(`ethburst analyze: cannot write the results: ${(err as NodeJS.ErrnoException)?.code ?? oneLine(err)}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    r.bursts.dispose();
   }
-  return `${out.join('\n')}\n`;
 }
 
 export default defineCommand({
@@ -127,18 +247,15 @@ export default defineCommand({
   },
   async run(flags, positionals, io) {
     const file = positionals[0]!;
-    let result: AnalyzeResult;
-    try {
-      result = await analyzeTrace(file, { burstGapMs: flags['burst-gap'], burstStats: flags['burst-stat'] });
-    } catch (err) {
-      // The message already is "FILE:LINE: reason"; print it as is.
-      if (err instanceof InputError) {
-        io.stderr.write(`${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
-    io.stdout.write(flags.format === 'json' ? formatAnalyzeJson(result) : formatAnalyzeTable(result, flags['burst-gap']));
-    return 0;
+    const stdin = file === '-';
+    const name = stdin ? '<stdin>' : file;
+    const options: AnalyzeOptions = {
+      burstGapMs: flags['burst-gap'],
+      burstStats: flags['burst-stat'],
+      input: stdin ? process.stdin : undefined,
+      displayName: name,
+      onCutOffLastLine: (line) => io.stderr.write(`ethburst analyze: warning: ${name}:${line}: last line is cut off (recorder killed mid-write?); ignored\n`),
+    };
+    return flags.format === 'json' ? report(file, jsonFormat(), options, io) : report(file, tableFormat(flags['burst-gap']), options, io);
   },
 });
