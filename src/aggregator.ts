@@ -371,7 +371,7 @@ export class Aggregator implements SampleSink {
     const t = d.timeMs;
     const prev = d.prevTimeMs;
     const ls = this.listeners;
-    dev.period.observe(t, d.changed, prev === prev);
+    dev.period.observe(t, d.changed, d.gaugeChanged, prev === prev);
     const resolution = dev.period.resolutionMs();
     for (let j = 0; j < tracks.length; j++) {
       const tr = tracks[j]!;

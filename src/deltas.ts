@@ -97,6 +97,8 @@ export class DeviceDeltas {
   prevTimeMs = Number.NaN;
   /** Whether the device's own counters (see devicePos) changed with the sample being delivered. */
   changed = false;
+  /** Whether conntrack_allowance_available moved with it: a refresh of the device, whatever the traffic. */
+  gaugeChanged = false;
 
   /** Positions of `*_allowance_exceeded`: the stats a failed ENA admin command zeroes. */
   private allowPos: Int32Array = EMPTY_I32;
@@ -330,6 +332,7 @@ export class DeviceDeltas {
       }
       this.prevTimeMs = Number.NaN;
       this.changed = false;
+      this.gaugeChanged = false;
     } else {
       const own = this.devicePos;
       let changed = false;
@@ -338,6 +341,8 @@ export class DeviceDeltas {
         changed = v[p] !== g[p] || v[p + 1] !== g[p + 1];
       }
       this.changed = changed;
+      const a = 2 * this.availablePos;
+      this.gaugeChanged = a >= 0 && (v[a] !== g[a] || v[a + 1] !== g[a + 1]);
       for (let j = 0; j < pos.length; j++) {
         const p = 2 * pos[j]!;
         const lo1 = v[p]!;

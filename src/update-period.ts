@@ -37,9 +37,9 @@ export interface UpdatePeriod {
   /** Typical time between accepted samples, ms (NaN before two samples). */
   samplingMs: number;
   /**
-   * The resolution bursts are reported at: the period when it is settled
-   * and clearly longer than the sampling interval, else 0 (the samples'
-   * own spacing is the resolution).
+   * The resolution bursts are reported at: the period when it is settled,
+   * rests on the connection gauge's moves too, and is clearly longer than the
+   * sampling interval, else 0 (the samples' own spacing is the resolution).
    */
   resolutionMs: number;
 }
@@ -59,6 +59,14 @@ export class UpdatePeriodEstimator {
   /** Intervals observed over the device's life here. */
   observations = 0;
   private lastChangeMs = Number.NaN;
+  private lastGaugeMs = Number.NaN;
+  /**
+   * Intervals between moves of conntrack_allowance_available. Drops alone
+   * cannot tell a device that refreshes every 200 ms from one that drops
+   * packets every 200 ms; the gauge moves with every refresh on a live node
+   * whatever the traffic, so only with it are bursts rescaled.
+   */
+  gaugeObservations = 0;
   /** Cached estimate; recomputed after new evidence. */
   private cachedMs = Number.NaN;
   private cachedSupport = 0;
@@ -67,14 +75,21 @@ export class UpdatePeriodEstimator {
 
   /**
    * One accepted sample: whether the device's counters changed since the
-   * previous accepted one. `continuous` is false at an epoch start, where
-   * there is no previous sample to compare with.
+   * previous accepted one, and whether its connection gauge did.
+   * `continuous` is false at an epoch start, where there is no previous
+   * sample to compare with.
    */
-  observe(timeMs: number, changed: boolean, continuous: boolean): void {
+  observe(timeMs: number, changed: boolean, gaugeChanged: boolean, continuous: boolean): void {
     if (!continuous) {
       this.lastChangeMs = Number.NaN;
+      this.lastGaugeMs = Number.NaN;
       this.lastSampleMs = timeMs;
       return;
+    }
+    if (gaugeChanged) {
+      const last = this.lastGaugeMs;
+      this.lastGaugeMs = timeMs;
+      if (last === last && timeMs - last <= MAX_EVIDENCE_MS) this.gaugeObservations++;
     }
     const gap = timeMs - this.lastSampleMs;
     this.lastSampleMs = timeMs;
@@ -93,9 +108,9 @@ export class UpdatePeriodEstimator {
     this.next = (this.next + 1) % RING;
     if (this.filled < RING) this.filled++;
     this.observations++;
-    // Once settled, a fresh look every few observations is plenty; the
-    // per-sample path then stays a comparison and a store.
-    if (this.cachedSupport < SETTLED_OBSERVATIONS || this.observations - this.computedAt >= 8) this.dirty = true;
+    // A fresh look every 16 observations is plenty (a device that keeps up
+    // observes every tick); the per-sample path stays a comparison and a store.
+    if (this.observations <= 16 || this.observations - this.computedAt >= 16) this.dirty = true;
   }
 
   /** The current estimate, from all the evidence kept. */
@@ -132,7 +147,7 @@ export class UpdatePeriodEstimator {
     this.cachedSamplingMs = median(this.spacing, this.spacingFilled, this.spacingScratch);
     // Half again the sampling interval: a device that keeps up with the
     // sampler shows intervals of one spacing, and jitter must not count.
-    const settled = this.cachedSupport >= SETTLED_OBSERVATIONS;
+    const settled = this.cachedSupport >= SETTLED_OBSERVATIONS && this.gaugeObservations >= SETTLED_OBSERVATIONS;
     this.cachedResolutionMs = settled && this.cachedMs > 1.5 * this.cachedSamplingMs ? this.cachedMs : 0;
   }
 }

@@ -7,6 +7,7 @@
 // an array, so a trace with millions of them does not need memory for all.
 
 import { Aggregator, trackedStatMatcher, type BurstEvent, type StatTotals } from '../aggregator.js';
+import { resolutionNote } from '../update-period.js';
 import { BurstSorter } from '../burst-sort.js';
 import { defineCommand } from '../command.js';
 import { formatDuration } from '../duration.js';
@@ -38,6 +39,8 @@ export interface SortedAnalysis<T> {
   /** Call sorted() once for the payloads in output order, dispose() always. */
   bursts: BurstSorter<T>;
   totals: StatTotals[];
+  /** One sentence per device whose counters refresh more slowly than the trace samples them. */
+  resolution: string[];
 }
 
 /**
@@ -59,7 +62,12 @@ export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<
     });
     await source.run(agg);
     agg.finish(source.lastTimeMs);
-    return { bursts, totals: agg.totals() };
+    const resolution = agg.deviceNames().flatMap((d) => {
+      const p = agg.updatePeriod(d);
+      const note = p ? resolutionNote(d, p) : null;
+      return note === null ? [] : [note];
+    });
+    return { bursts, totals: agg.totals(), resolution };
   } catch (err) {
     bursts.dispose();
     throw err;
@@ -200,6 +208,8 @@ function tableFormat(burstGapMs: number): Format<string[]> {
         }
       }
       out.write(`\n${totalsTable(r.totals)}`);
+      // Only when it matters: bursts of such a device are at its resolution.
+      if (r.resolution.length > 0) out.write(`\nResolution:\n${r.resolution.map((n) => `  ${n}\n`).join('')}`);
     },
   };
 }

@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregator.js';
-import { collect, feeder, T0, type Rec } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
+import { collect, feeder, T0, traceFile, type Rec } from './helpers.js';
 
 const PPS = 'pps_allowance_exceeded';
 
@@ -78,7 +79,7 @@ describe('the device’s counter update period', () => {
     expect(once.period.resolutionMs).toBe(0);
   });
 
-  it('with a gauge that never moves, the bursts alone settle it within three of them', () => {
+  it('with a gauge that never moves, the bursts alone find the period within three of them, but do not rescale bursts', () => {
     const recs = device(60, 1000, [[5, 9], [20, 24], [35, 39], [50, 54]]).map((r) =>
       'stats' in r ? { ...r, stats: { ...r.stats, conntrack_allowance_available: 40_000 } } : r,
     );
@@ -90,5 +91,17 @@ describe('the device’s counter update period', () => {
     agg.finish();
     expect(settledAfter.indexOf(true)).toBeLessThanOrEqual(2);
     expect(agg.updatePeriod('eth0')!.periodMs).toBe(1000);
+    // Drops every second from a fast device look the same: without the
+    // gauge's moves to tell them apart, durations and peaks stay as sampled.
+    expect(agg.updatePeriod('eth0')!.resolutionMs).toBe(0);
+  });
+
+  it('analyze finds the same period in a trace and says what it means under its totals', () => {
+    const slow = traceFile(device(50, 1000, [[12, 16]]));
+    const r = runCli(['analyze', slow]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Resolution:\n  eth0 updates its counters about every 1 s: bursts shorter than that cannot be resolved\n');
+    // A device that keeps up says nothing extra.
+    expect(runCli(['analyze', traceFile(device(20, 0, [[2, 6]]))]).stdout).not.toContain('Resolution:');
   });
 });
