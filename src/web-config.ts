@@ -25,9 +25,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureVersion } from 'node:tls';
-import bcrypt from 'bcryptjs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { UsageError, oneLine } from './errors.js';
+
+// Loaded on first use: serve without --web-config (the default) never pays
+// their ~10 MB of resident memory.
+const requireLazily = createRequire(import.meta.url);
+let bcryptModule: Promise<typeof import('bcryptjs')['default']> | undefined;
+function bcrypt(): Promise<typeof import('bcryptjs')['default']> {
+  bcryptModule ??= import('bcryptjs').then((m) => m.default);
+  return bcryptModule;
+}
+function parseYaml(text: string, options: import('yaml').ParseOptions & import('yaml').DocumentOptions): unknown {
+  return (requireLazily('yaml') as typeof import('yaml')).parse(text, options);
+}
 
 export interface TlsSettings {
   readonly cert: Buffer;
@@ -284,7 +295,7 @@ export class BasicAuth {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   // Unknown users still cost one bcrypt, so timing does not tell which names exist.
-  private static readonly DUMMY = bcrypt.hashSync('ethburst-no-such-user', 4);
+  private static dummy: string | undefined;
   static readonly CONCURRENCY = 2;
 
   constructor(private readonly maxEntries = 256) {}
@@ -302,7 +313,10 @@ export class BasicAuth {
     const key = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('base64');
     if (this.ok.has(key)) return true;
     if (this.bad.has(key)) return false;
-    const matched = (await this.limited(() => bcrypt.compare(password, hash ?? BasicAuth.DUMMY))) && hash !== undefined;
+    const b = await bcrypt();
+    BasicAuth.dummy ??= b.hashSync('ethburst-no-such-user', 4);
+    const dummy = BasicAuth.dummy;
+    const matched = (await this.limited(() => b.compare(password, hash ?? dummy))) && hash !== undefined;
     const cache = matched ? this.ok : this.bad;
     if (cache.size >= this.maxEntries) cache.delete(cache.keys().next().value!);
     (cache as Map<string, boolean>).set(key, matched);
