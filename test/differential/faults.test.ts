@@ -78,8 +78,7 @@ const SINGLES: Scenario[] = [
     script: '300 add pps_allowance_exceeded 100\n1500 errno ENODEV 1\n3000 add pps_allowance_exceeded 1000\n',
     truth: { bursts: [['pps', 100], ['pps', 1000]], raw: { pps: 1100 }, failed: 1 },
   },
-  ...[1, 3, 5].map((n) => scenario(`${n} bogus all-zero read${n > 1 ? 's' : ''} (customer metrics, gauge included)`, around(`1500 zero ${n}`, n))),
-  ...[2, 5].map((n) => ({ ...scenario(`a run of ${n} all-zero reads on a device without the gauge`, around(`1500 zero ${n}`, n)), script: `customer 5\n${around(`1500 zero ${n}`, n).script}` })),
+  ...[1, 2, 3, 4, 5].map((n) => scenario(`${n} bogus all-zero read${n > 1 ? 's' : ''} (customer metrics, gauge included)`, around(`1500 zero ${n}`, n))),
   {
     name: 'bogus zeros at start-up: the standing counter is not a burst',
     script: '0 add pps_allowance_exceeded 5000\n0 zero 2\n1500 add pps_allowance_exceeded 10\n',
@@ -97,7 +96,9 @@ const SINGLES: Scenario[] = [
 const LAYOUT = (change: string, extra = ''): Scenario['script'] => `300 add linklocal_allowance_exceeded 7\n${extra}${change}\n2300 add linklocal_allowance_exceeded 5\n`;
 const LAYOUT_TRUTH: Truth = { bursts: [['linklocal', 7], ['linklocal', 5]], raw: { linklocal: 12 }, failed: 0 };
 
+// The shim plays at most 16 devices per process: the rest go in a second batch.
 const OTHERS: Scenario[] = [
+  ...[1, 2, 5].map((n) => ({ ...scenario(`a run of ${n} all-zero reads on a device without the gauge`, around(`1500 zero ${n}`, n)), script: `customer 5\n${around(`1500 zero ${n}`, n).script}` })),
   { name: 'queue count 4 → 8', script: LAYOUT('1200 queues 8'), truth: LAYOUT_TRUTH },
   { name: 'PHC switched on', script: LAYOUT('1200 phc on'), truth: LAYOUT_TRUTH },
   scenario('gone, then back', { ...around('1200 gone\n2000 back', 1, {}, 3200) }),
