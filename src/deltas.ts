@@ -140,11 +140,6 @@ export class DeviceDeltas {
     this.newEpochPending = true;
   }
 
-  /** Whether all-zero reads are being held for judgement. */
-  get holdingSuspect(): boolean {
-    return this.runLength > 0;
-  }
-
   process(s: Readonly<Sample>, r: DeltaReceiver): void {
     if (s.error !== null) {
       this.errors++;
