@@ -1,5 +1,5 @@
 // The Node binding: argument checks, object lifetime and conversions only.
-// Errors cross as errno numbers; src/native.ts turns them into Node-style
+// Errors cross as errno numbers; src/sampling/native.ts turns them into Node-style
 // errors (code, errno, syscall, device), so no Napi object is ever touched
 // off the main thread.
 #include <napi.h>
@@ -223,7 +223,7 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
   bool cleaned_ = false;
 };
 
-// native/ring.h as data: the one definition src/ring.ts and the tests read.
+// native/ring.h as data: the one definition src/sampling/ring.ts and the tests read.
 Napi::Object RingLayout(Napi::Env env) {
   using namespace ethburst;
   Napi::Object o = Napi::Object::New(env);

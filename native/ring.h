@@ -4,7 +4,7 @@
 // behind, records are dropped and counted as overruns.
 //
 // This file is the one definition of the layout: the addon exports these
-// constants (`ringLayout`, native/addon.cc) and src/ring.ts, the fake addon in
+// constants (`ringLayout`, native/addon.cc) and src/sampling/ring.ts, the fake addon in
 // test/ and the tests read them from there. The ring is the only channel from
 // the sampler thread to JavaScript: layouts (stat names) travel in it too.
 //

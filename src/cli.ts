@@ -5,9 +5,9 @@
 // ETHBURST_DEBUG=1.
 
 import { realpathSync } from 'node:fs';
-import type { Command, CommandIO } from './command.js';
+import type { Command, CommandIO } from './cli/command.js';
 import { InputError, UsageError, oneLine } from './errors.js';
-import { HelpRequested, formatFlagHelp, parseFlags } from './flags.js';
+import { HelpRequested, formatFlagHelp, parseFlags } from './cli/flags.js';
 import { version } from './version.js';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {

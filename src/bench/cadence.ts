@@ -12,11 +12,11 @@
 // be missing.
 
 import type { Server } from 'node:http';
-import type { Exporter } from '../exporter.js';
+import type { Exporter } from '../export/exporter.js';
 import { silentLogger } from '../log.js';
-import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sample.js';
-import { NativeSource } from '../sampler.js';
-import { createServer } from '../server.js';
+import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/sample.js';
+import { NativeSource } from '../sampling/native-source.js';
+import { createServer } from '../export/server.js';
 import { checkAborted, sleep, type BenchContext } from './context.js';
 import { benchExporter } from './cost.js';
 import type { BenchDevice } from './devices.js';

@@ -25,12 +25,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { trackedStatMatcher } from '../aggregator.js';
-import { ALLOWANCE_EXCEEDED } from '../ena-stats.js';
-import { Exporter } from '../exporter.js';
+import { trackedStatMatcher } from '../aggregation/aggregator.js';
+import { ALLOWANCE_EXCEEDED } from '../aggregation/ena-stats.js';
+import { Exporter } from '../export/exporter.js';
 import { silentLogger } from '../log.js';
-import type { NativeAddon } from '../native.js';
-import { NativeSource } from '../sampler.js';
+import type { NativeAddon } from '../sampling/native.js';
+import { NativeSource } from '../sampling/native-source.js';
 import { version } from '../version.js';
 import { freePort, spawnChild, until } from './children.js';
 import { checkAborted, skip, sleep, type BenchContext, type Skipped } from './context.js';

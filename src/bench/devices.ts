@@ -5,9 +5,9 @@
 // README's --burst-stat example for virtio): it gives the aggregation real
 // per-stat work, as the five ENA allowance counters would.
 
-import { discover, sysfsHost } from '../discovery.js';
+import { discover, sysfsHost } from '../sampling/discovery.js';
 import { UsageError, errnoCode } from '../errors.js';
-import { loadNative, type NativeAddon } from '../native.js';
+import { loadNative, type NativeAddon } from '../sampling/native.js';
 import type { BenchContext } from './context.js';
 import { createVeths, vethUnavailable, type VethGroup } from './netns.js';
 

@@ -1,12 +1,12 @@
 // What nobody has published about ENA, measured where it runs: how long a
 // GSTATS (one admin-queue command under rtnl_lock) takes, and how often the
-// device refreshes the counters it reports (src/update-period.ts). Runs only
+// device refreshes the counters it reports (src/aggregation/update-period.ts). Runs only
 // on a machine with an ENA device; elsewhere the section says so, and the
 // README asks the first users on EC2 to send these lines.
 
-import { Aggregator } from '../aggregator.js';
-import { NativeSource } from '../sampler.js';
-import type { Sample } from '../sample.js';
+import { Aggregator } from '../aggregation/aggregator.js';
+import { NativeSource } from '../sampling/native-source.js';
+import type { Sample } from '../sampling/sample.js';
 import { checkAborted, sleep, type BenchContext } from './context.js';
 import type { BenchDevice } from './devices.js';
 import { distribution, scaleDistribution, type Distribution } from './stats.js';

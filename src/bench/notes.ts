@@ -55,7 +55,7 @@ export function explain(r: BenchReport): string[] {
     const ring = o.rssMB.ringFirstPass;
     const ringPart =
       ring !== null && o.rssMB.ringFullAfterMin !== null
-        ? ` The 8 MiB sample ring is untouched memory until the sampler first writes through it: at ${o.devices} devices that adds ~${sig(ring, 2)} MB over this window and stops ~${sig(o.rssMB.ringFullAfterMin, 2)} min after start, leaving ${sig(o.rssMB.growth - ring, 2)} MB unexplained. Touching the whole ring when it is created (src/ring.ts createRing) would move that growth to start-up.`
+        ? ` The 8 MiB sample ring is untouched memory until the sampler first writes through it: at ${o.devices} devices that adds ~${sig(ring, 2)} MB over this window and stops ~${sig(o.rssMB.ringFullAfterMin, 2)} min after start, leaving ${sig(o.rssMB.growth - ring, 2)} MB unexplained. Touching the whole ring when it is created (src/sampling/ring.ts createRing) would move that growth to start-up.`
         : '';
     notes.push(
       `RSS grew ${sig(o.rssMB.growth, 2)} MB over ${sig(o.windowS)} s while the V8 heap in use went ${sig(o.heapUsedMB.start)} → ${sig(o.heapUsedMB.end)} MB.${ringPart} To tell a leak from warm-up, run --duration 15m: growth that continues is a leak.`,

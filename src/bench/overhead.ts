@@ -144,7 +144,7 @@ export async function measureOverhead(
     const last = median(rssSeries.slice(-q).map((x) => x[1]));
     const ticks0 = metricSum(m0, 'ethburst_sampler_ticks_total');
     const ticks = metricSum(m1, 'ethburst_sampler_ticks_total') - ticks0;
-    // The ring is touched when it is created (src/ring.ts), so none of the
+    // The ring is touched when it is created (src/sampling/ring.ts), so none of the
     // growth in the window is the sampler writing into fresh pages.
     const ringFirstPass: number | null = null;
     const ringFullAfterMin: number | null = null;

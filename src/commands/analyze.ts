@@ -6,14 +6,14 @@
 // result. Bursts wait in a BurstSorter (on disk past a bound) rather than in
 // an array, so a trace with millions of them does not need memory for all.
 
-import { Aggregator, trackedStatMatcher, type BurstEvent, type StatTotals } from '../aggregator.js';
-import { resolutionNote } from '../update-period.js';
-import { BurstSorter } from '../burst-sort.js';
-import { defineCommand } from '../command.js';
-import { formatDuration } from '../duration.js';
+import { Aggregator, trackedStatMatcher, type BurstEvent, type StatTotals } from '../aggregation/aggregator.js';
+import { resolutionNote } from '../aggregation/update-period.js';
+import { BurstSorter } from '../analysis/burst-sort.js';
+import { defineCommand } from '../cli/command.js';
+import { formatDuration } from '../cli/duration.js';
 import { InputError, oneLine } from '../errors.js';
-import { ReplaySource } from '../replay.js';
-import { StreamWriter } from '../stream-writer.js';
+import { ReplaySource } from '../sources/replay.js';
+import { StreamWriter } from '../analysis/stream-writer.js';
 
 export interface AnalyzeResult {
   bursts: BurstEvent[];

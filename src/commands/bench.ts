@@ -8,7 +8,7 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { defineCommand } from '../command.js';
+import { defineCommand } from '../cli/command.js';
 import { UsageError, oneLine } from '../errors.js';
 import { version } from '../version.js';
 import { measureCadence } from '../bench/cadence.js';

@@ -1,15 +1,15 @@
-// ethburst record: sample and write the trace format (src/trace.ts), one
+// ethburst record: sample and write the trace format (src/sources/trace.ts), one
 // line per device per tick, to a file or stdout, until --duration ends or
 // SIGINT/SIGTERM/SIGHUP; then flush and exit. Exit 1, with one line on
 // stderr, when the trace could not be written or samples were lost.
 
 import { createWriteStream, readlinkSync, statSync, truncateSync, type WriteStream } from 'node:fs';
-import { defineCommand } from '../command.js';
-import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
+import { defineCommand } from '../cli/command.js';
+import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
 import { InputError, describeErrno } from '../errors.js';
-import { NativeSource } from '../sampler.js';
-import type { Sample } from '../sample.js';
-import { formatTraceLine } from '../trace.js';
+import { NativeSource } from '../sampling/native-source.js';
+import type { Sample } from '../sampling/sample.js';
+import { formatTraceLine } from '../sources/trace.js';
 
 /** "ENOSPC (no space left on device)" for a system error, its message otherwise. */
 function describeWriteError(err: NodeJS.ErrnoException): string {

@@ -1,10 +1,10 @@
-// ethburst rules: print the recording and alerting rules (src/rules.ts) as
+// ethburst rules: print the recording and alerting rules (src/export/rules.ts) as
 // a plain Prometheus rules file, a prometheus-operator PrometheusRule or an
 // ACK RuleGroupsNamespace for Amazon Managed Service for Prometheus. The
 // files under deploy/ are this command's output with the defaults.
 
-import { defineCommand } from '../command.js';
-import { DEFAULT_RENDER_OPTIONS, RULES_FORMATS, renderRules, type RulesFormat } from '../rules.js';
+import { defineCommand } from '../cli/command.js';
+import { DEFAULT_RENDER_OPTIONS, RULES_FORMATS, renderRules, type RulesFormat } from '../export/rules.js';
 
 export default defineCommand({
   name: 'rules',

@@ -2,21 +2,21 @@
 // This is `npm start` and the DaemonSet's process.
 
 import { readFileSync, statSync } from 'node:fs';
-import { defineCommand } from '../command.js';
-import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
-import { samplingNotice } from '../discovery.js';
-import { ALLOWANCE_EXCEEDED } from '../ena-stats.js';
+import { defineCommand } from '../cli/command.js';
+import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
+import { samplingNotice } from '../sampling/discovery.js';
+import { ALLOWANCE_EXCEEDED } from '../aggregation/ena-stats.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
-import { Exporter } from '../exporter.js';
-import { trackedStatMatcher } from '../aggregator.js';
+import { Exporter } from '../export/exporter.js';
+import { trackedStatMatcher } from '../aggregation/aggregator.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { pageAssets } from '../page/assets.js';
-import { ReplaySource } from '../replay.js';
-import { NativeSource } from '../sampler.js';
-import type { StatsSource } from '../sample.js';
-import { createServer, parseListen, type WebServer } from '../server.js';
-import { loadWebConfig, WebConfigSource } from '../web-config.js';
-import { SimulateSource, type SimBurst } from '../simulate.js';
+import { ReplaySource } from '../sources/replay.js';
+import { NativeSource } from '../sampling/native-source.js';
+import type { StatsSource } from '../sampling/sample.js';
+import { createServer, parseListen, type WebServer } from '../export/server.js';
+import { loadWebConfig, WebConfigSource } from '../export/web-config.js';
+import { SimulateSource, type SimBurst } from '../sources/simulate.js';
 import { version } from '../version.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:19810';

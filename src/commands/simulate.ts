@@ -1,15 +1,15 @@
-// ethburst simulate: write a trace of simulated ENA devices (src/simulate.ts)
+// ethburst simulate: write a trace of simulated ENA devices (src/sources/simulate.ts)
 // on a virtual clock, as fast as the output takes it. With --expected, also
 // write the bursts `ethburst analyze --format json` must find in it, so
 // `analyze` can be checked end to end without an EC2 instance.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { defineCommand } from '../command.js';
+import { defineCommand } from '../cli/command.js';
 import { InputError } from '../errors.js';
-import type { Sample } from '../sample.js';
-import { SimulateSource } from '../simulate.js';
-import { formatTraceLine } from '../trace.js';
+import type { Sample } from '../sampling/sample.js';
+import { SimulateSource } from '../sources/simulate.js';
+import { formatTraceLine } from '../sources/trace.js';
 import { burstJson } from './analyze.js';
 
 async function openOut(path: string, flag: string): Promise<WriteStream> {

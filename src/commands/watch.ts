@@ -6,10 +6,10 @@
 
 import type { ReadStream, WriteStream } from 'node:tty';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { trackedStatMatcher } from '../aggregator.js';
-import { defineCommand } from '../command.js';
-import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../device-flags.js';
-import { NativeSource } from '../sampler.js';
+import { trackedStatMatcher } from '../aggregation/aggregator.js';
+import { defineCommand } from '../cli/command.js';
+import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
+import { NativeSource } from '../sampling/native-source.js';
 import type { Feed } from '../watch/feed.js';
 import { LocalFeed } from '../watch/local.js';
 import { RemoteFeed } from '../watch/remote.js';

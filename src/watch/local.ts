@@ -4,10 +4,10 @@
 // bursts, device states) and the aggregator knows the burst in progress
 // exactly, so nothing is re-derived here.
 
-import { Exporter } from '../exporter.js';
-import { trackedStatMatcher } from '../aggregator.js';
+import { Exporter } from '../export/exporter.js';
+import { trackedStatMatcher } from '../aggregation/aggregator.js';
 import { silentLogger } from '../log.js';
-import type { StatsSource } from '../sample.js';
+import type { StatsSource } from '../sampling/sample.js';
 import { version } from '../version.js';
 import { WATCH_WINDOW_MS, type Feed, type WatchSeries, type WatchSnapshot } from './feed.js';
 

@@ -13,8 +13,8 @@
 import { GCProfiler, getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { trackedStatMatcher } from '../../src/aggregator.js';
-import { Exporter } from '../../src/exporter.js';
+import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
+import { Exporter } from '../../src/export/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { Drive } from './drive.js';
 

@@ -7,8 +7,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregator.js';
-import { BurstSorter } from '../../src/burst-sort.js';
+import { Aggregator } from '../../src/aggregation/aggregator.js';
+import { BurstSorter } from '../../src/analysis/burst-sort.js';
 import { analyzeTrace } from '../../src/commands/analyze.js';
 import { CLI, usageFailure } from '../helpers/cli.js';
 import { collect, ena, feed, T0, tempDir, traceFile, type Rec } from './helpers.js';

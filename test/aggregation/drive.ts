@@ -4,8 +4,8 @@
 // failed reads on fixed schedules. Used by the allocation test and the
 // throughput script, so neither measures a source's own costs.
 
-import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../src/ena-stats.js';
-import { makeLayout, type Sample, type SampleSink } from '../../src/sample.js';
+import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../src/aggregation/ena-stats.js';
+import { makeLayout, type Sample, type SampleSink } from '../../src/sampling/sample.js';
 
 const TWO_32 = 4294967296;
 

@@ -9,7 +9,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregator.js';
+import { Aggregator } from '../../src/aggregation/aggregator.js';
 import { collect, feeder, T0, type Rec } from './helpers.js';
 
 type Fault = 'none' | 'error' | 'bogus' | 'zeros';

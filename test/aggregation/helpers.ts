@@ -4,9 +4,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aggregator, type AggregatorOptions, type BurstEvent, type FailedReadEvent, type SecondEvent, type StatTotals, type TickEvent } from '../../src/aggregator.js';
-import { makeLayout, type DeviceLayout, type Sample } from '../../src/sample.js';
-import { u64Store } from '../../src/u64.js';
+import { Aggregator, type AggregatorOptions, type BurstEvent, type FailedReadEvent, type SecondEvent, type StatTotals, type TickEvent } from '../../src/aggregation/aggregator.js';
+import { makeLayout, type DeviceLayout, type Sample } from '../../src/sampling/sample.js';
+import { u64Store } from '../../src/sampling/u64.js';
 
 export type Rec =
   | { t: number; device?: string; stats: Record<string, number | string> }
@@ -91,7 +91,7 @@ export function feeder(agg: Aggregator): (r: Rec) => void {
   };
 }
 
-/** A trace file from records (JSON Lines as src/trace.ts writes them). */
+/** A trace file from records (JSON Lines as src/sources/trace.ts writes them). */
 export function traceFile(lines: readonly (Rec | string)[], name = 'trace.jsonl'): string {
   const dir = mkdtempSync(join(tmpdir(), 'ethburst-agg-'));
   const path = join(dir, name);

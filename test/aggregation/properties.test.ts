@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BurstEvent } from '../../src/aggregator.js';
+import type { BurstEvent } from '../../src/aggregation/aggregator.js';
 import { feeder, runRecords, T0, type Rec } from './helpers.js';
 
 type Kind = 'inc' | 'same' | 'reset' | 'zero' | 'error';

@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregator.js';
+import { Aggregator } from '../../src/aggregation/aggregator.js';
 import { analyzeTrace } from '../../src/commands/analyze.js';
 import { InputError } from '../../src/errors.js';
-import { ReplaySource } from '../../src/replay.js';
-import type { Sample, SampleSink } from '../../src/sample.js';
-import { SimulateSource } from '../../src/simulate.js';
-import { formatTraceLine } from '../../src/trace.js';
+import { ReplaySource } from '../../src/sources/replay.js';
+import type { Sample, SampleSink } from '../../src/sampling/sample.js';
+import { SimulateSource } from '../../src/sources/simulate.js';
+import { formatTraceLine } from '../../src/sources/trace.js';
 import { collect, ena, T0, tempDir, traceFile } from './helpers.js';
 
 interface Seen {

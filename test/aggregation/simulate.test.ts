@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregator.js';
-import { ENA_ALLOWANCE_STATS, enaStatNames, ENA_GAUGE_STATS } from '../../src/ena-stats.js';
-import { DEFAULT_SIM_START_MS, SimulateSource, type SimulateOptions } from '../../src/simulate.js';
+import { Aggregator } from '../../src/aggregation/aggregator.js';
+import { ENA_ALLOWANCE_STATS, enaStatNames, ENA_GAUGE_STATS } from '../../src/aggregation/ena-stats.js';
+import { DEFAULT_SIM_START_MS, SimulateSource, type SimulateOptions } from '../../src/sources/simulate.js';
 import { collect } from './helpers.js';
 
 function runSim(options: SimulateOptions, gapMs?: number) {

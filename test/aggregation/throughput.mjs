@@ -8,9 +8,9 @@
 // The driver rewrites preallocated sample views in place, like the native
 // sampler's ring; its own cost is measured separately and subtracted.
 
-import { Aggregator } from '../../build/dist/src/aggregator.js';
-import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../build/dist/src/ena-stats.js';
-import { makeLayout } from '../../build/dist/src/sample.js';
+import { Aggregator } from '../../build/dist/src/aggregation/aggregator.js';
+import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../build/dist/src/aggregation/ena-stats.js';
+import { makeLayout } from '../../build/dist/src/sampling/sample.js';
 
 const devices = Number(process.argv[2] ?? 8);
 const queues = Number(process.argv[3] ?? 8);

@@ -1,11 +1,11 @@
 // The device's counter update period, found from the samples themselves
-// (src/update-period.ts), and bursts reported at that resolution. A device
+// (src/aggregation/update-period.ts), and bursts reported at that resolution. A device
 // is played at 100 ms sampling whose counters refresh every `refreshMs`
 // (values held in between, as a slow device would), with a connection gauge
 // that moves at every refresh and steady drops during bursts.
 
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregator.js';
+import { Aggregator } from '../../src/aggregation/aggregator.js';
 import { runCli } from '../helpers/cli.js';
 import { collect, feeder, T0, traceFile, type Rec } from './helpers.js';
 

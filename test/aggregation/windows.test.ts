@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregator.js';
-import { StatWindows } from '../../src/windows.js';
+import { Aggregator } from '../../src/aggregation/aggregator.js';
+import { StatWindows } from '../../src/aggregation/windows.js';
 import { ena, feed, T0, type Rec } from './helpers.js';
 
 const PPS = 'pps_allowance_exceeded';

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseTraceLine, type TraceRecord } from '../../src/trace.js';
+import { parseTraceLine, type TraceRecord } from '../../src/sources/trace.js';
 import { CLI, finished, startCli, type Result } from '../helpers/cli.js';
 import { isRoot } from '../helpers/host.js';
 import { until } from '../helpers/serve.js';

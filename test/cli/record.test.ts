@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { parseTraceLine, type TraceRecord } from '../../src/trace.js';
+import { parseTraceLine, type TraceRecord } from '../../src/sources/trace.js';
 import { finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
 import { canUseNetns, createVeth, isRoot, netnsSkipReason } from '../helpers/host.js';
 

@@ -5,7 +5,7 @@
 // group's own `interval:`, so the evaluation interval is set per test file.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { alertNames } from '../../src/rules.js';
+import { alertNames } from '../../src/export/rules.js';
 import { alertingRules, promtoolTest, scenarios } from './scenarios.js';
 import { TempDir, missing, readRepo, run, tool } from './tools.js';
 

@@ -1,4 +1,4 @@
-// The rule files under deploy/ are generated from src/rules.ts; this test
+// The rule files under deploy/ are generated from src/export/rules.ts; this test
 // regenerates them and fails when a committed copy is stale. With
 // ETHBURST_UPDATE_GENERATED=1 it rewrites them instead.
 
@@ -6,10 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import rulesCommand from '../../src/commands/rules.js';
-import type { CommandIO } from '../../src/command.js';
-import { parseFlags } from '../../src/flags.js';
+import type { CommandIO } from '../../src/cli/command.js';
+import { parseFlags } from '../../src/cli/flags.js';
 import { UsageError } from '../../src/errors.js';
-import { DEFAULT_RENDER_OPTIONS, GENERATED_FILES, RULES_FORMATS, renderRules, ruleGroups, toYaml } from '../../src/rules.js';
+import { DEFAULT_RENDER_OPTIONS, GENERATED_FILES, RULES_FORMATS, renderRules, ruleGroups, toYaml } from '../../src/export/rules.js';
 import { at, readRepo, repoPath, yamlDocs, yamlOne } from './tools.js';
 
 const UPDATE = process.env['ETHBURST_UPDATE_GENERATED'] === '1';

@@ -15,7 +15,7 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { TempDir, ROOT, at, isObj, missing, ok, readRepo, repoPath, run, tool, yamlDocs, yamlOne, type Obj } from './tools.js';
 import serve from '../../src/commands/serve.js';
-import { envNames } from '../../src/flags.js';
+import { envNames } from '../../src/cli/flags.js';
 
 /** Every variable `ethburst serve` reads: a deploy file setting any other name configures nothing. */
 const SERVE_ENV = new Set(Object.entries(serve.flags).flatMap(([flag, def]) => envNames('serve', flag, def)));

@@ -4,7 +4,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as yamlStringify } from 'yaml';
-import { GENERATED_FILES, ruleGroups } from '../../src/rules.js';
+import { GENERATED_FILES, ruleGroups } from '../../src/export/rules.js';
 import { TempDir, at, contract, exposedNames, metricNamesIn, missing, ok, readRepo, tool, yamlDocs, yamlOne } from './tools.js';
 
 const SKIP = missing('promtool');

@@ -9,7 +9,7 @@
 // each evaluation step.
 
 import { stringify as yamlStringify } from 'yaml';
-import { ruleGroups, type AlertingRule } from '../../src/rules.js';
+import { ruleGroups, type AlertingRule } from '../../src/export/rules.js';
 
 export type Labels = Readonly<Record<string, string>>;
 /** The true value of a series at time t, or undefined when nothing is exposed. */
@@ -258,7 +258,7 @@ export function scrapeValues(truth: Truth, intervalS: number, offsetS = SCRAPE_O
   return tokens.join(' ');
 }
 
-/** Alert annotations with $labels filled in; the rules use nothing else (see src/rules.ts). */
+/** Alert annotations with $labels filled in; the rules use nothing else (see src/export/rules.ts). */
 export function renderAnnotations(rule: AlertingRule, labels: Labels): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(rule.annotations)) {

@@ -13,8 +13,8 @@ import bcrypt from 'bcryptjs';
 import { parse } from 'yaml';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { parseListen } from '../../src/server.js';
-import { loadWebConfig } from '../../src/web-config.js';
+import { parseListen } from '../../src/export/server.js';
+import { loadWebConfig } from '../../src/export/web-config.js';
 import { readRepo } from './tools.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npmPack, onPath, userEnv } from '../package/pack.js';
 import { missing, readRepo, run, tool } from './tools.js';
 import serve from '../../src/commands/serve.js';
-import { envNames } from '../../src/flags.js';
+import { envNames } from '../../src/cli/flags.js';
 
 /** Every environment variable `serve` reads. */
 const SERVE_ENV = new Set(Object.entries(serve.flags).flatMap(([flag, def]) => envNames('serve', flag, def)));

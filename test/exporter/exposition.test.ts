@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trackedStatMatcher } from '../../src/aggregator.js';
-import { Exporter } from '../../src/exporter.js';
+import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
+import { Exporter } from '../../src/export/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { ReplaySource } from '../../src/replay.js';
-import { SimulateSource } from '../../src/simulate.js';
+import { ReplaySource } from '../../src/sources/replay.js';
+import { SimulateSource } from '../../src/sources/simulate.js';
 import { has, havePromtool, parseExposition, promtoolCheckMetrics, value } from '../helpers/exposition.js';
 
 const T0 = 1_764_000_000_000;

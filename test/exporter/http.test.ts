@@ -4,12 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { trackedStatMatcher } from '../../src/aggregator.js';
-import { Exporter } from '../../src/exporter.js';
+import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
+import { Exporter } from '../../src/export/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { makeLayout, type Sample } from '../../src/sample.js';
+import { makeLayout, type Sample } from '../../src/sampling/sample.js';
 import { request } from 'node:http';
-import { createServer, parseListen, wantsGzip } from '../../src/server.js';
+import { createServer, parseListen, wantsGzip } from '../../src/export/server.js';
 
 const NAMES = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded'];
 const layout = makeLayout(1, NAMES);

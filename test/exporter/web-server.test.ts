@@ -10,12 +10,12 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { trackedStatMatcher } from '../../src/aggregator.js';
-import { Exporter } from '../../src/exporter.js';
+import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
+import { Exporter } from '../../src/export/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { pageAssets } from '../../src/page/assets.js';
-import { createServer, type ServerOptions, type WebServer } from '../../src/server.js';
-import { BasicAuth, loadWebConfig, WebConfigSource } from '../../src/web-config.js';
+import { createServer, type ServerOptions, type WebServer } from '../../src/export/server.js';
+import { BasicAuth, loadWebConfig, WebConfigSource } from '../../src/export/web-config.js';
 
 let server: WebServer | null = null;
 const dirs: string[] = [];

@@ -11,10 +11,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli.js';
-import type { Command } from '../../src/command.js';
+import type { Command } from '../../src/cli/command.js';
 import { UsageError } from '../../src/errors.js';
-import { HelpRequested, envNames, parseFlags, sharedEnvName, type FlagDef } from '../../src/flags.js';
-import { TraceSyntaxError, parseTraceLine } from '../../src/trace.js';
+import { HelpRequested, envNames, parseFlags, sharedEnvName, type FlagDef } from '../../src/cli/flags.js';
+import { TraceSyntaxError, parseTraceLine } from '../../src/sources/trace.js';
 import { runCli, usageFailure } from '../helpers/cli.js';
 
 const COMMANDS = ['serve', 'record', 'analyze', 'simulate', 'rules', 'bench', 'watch'] as const;

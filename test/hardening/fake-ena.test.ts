@@ -3,8 +3,8 @@
 // /api/bursts, the log.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { enaStatNames } from '../../src/ena-stats.js';
-import { parseTraceLine } from '../../src/trace.js';
+import { enaStatNames } from '../../src/aggregation/ena-stats.js';
+import { parseTraceLine } from '../../src/sources/trace.js';
 import { runCli } from '../helpers/cli.js';
 import { has, value } from '../helpers/exposition.js';
 import { startServe, until, type Served } from '../helpers/serve.js';

@@ -3,8 +3,8 @@
 // contract suite runs the same cases against it and the real addon. The
 // layout is the addon's own export (native/ring.h), never a copy here.
 
-import { loadNative, type NativeAddon, type NativeProbe, type NativeSampler } from '../../src/native.js';
-import type { RingLayout } from '../../src/ring.js';
+import { loadNative, type NativeAddon, type NativeProbe, type NativeSampler } from '../../src/sampling/native.js';
+import type { RingLayout } from '../../src/sampling/ring.js';
 
 const TWO_32 = 4294967296;
 

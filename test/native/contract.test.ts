@@ -3,11 +3,11 @@
 // this is where it shows.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DiscoveryHost } from '../../src/discovery.js';
-import type { NativeAddon } from '../../src/native.js';
-import type { Sample } from '../../src/sample.js';
-import { NativeSource } from '../../src/sampler.js';
-import { loadNative } from '../../src/native.js';
+import type { DiscoveryHost } from '../../src/sampling/discovery.js';
+import type { NativeAddon } from '../../src/sampling/native.js';
+import type { Sample } from '../../src/sampling/sample.js';
+import { NativeSource } from '../../src/sampling/native-source.js';
+import { loadNative } from '../../src/sampling/native.js';
 import { JsRingWriter, fakeAddon, type FakeDevice } from '../helpers/fake-native.js';
 import { canUseNetns, createVeth, haveEthtool, netnsSkipReason, sh, type VethPair } from '../helpers/host.js';
 

@@ -4,11 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { EthtoolError } from '../../src/errors.js';
-import { probeError } from '../../src/discovery.js';
-import { loadNative } from '../../src/native.js';
-import { NativeSource } from '../../src/sampler.js';
-import type { Sample } from '../../src/sample.js';
-import { u64ToString } from '../../src/u64.js';
+import { probeError } from '../../src/sampling/discovery.js';
+import { loadNative } from '../../src/sampling/native.js';
+import { NativeSource } from '../../src/sampling/native-source.js';
+import type { Sample } from '../../src/sampling/sample.js';
+import { u64ToString } from '../../src/sampling/u64.js';
 import { blockEventLoop, canUseNetns, createVeth, ethtoolStats, haveEthtool, netnsSkipReason, openFds } from '../helpers/host.js';
 
 const addon = loadNative();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { addonPath } from '../../src/native.js';
+import { addonPath } from '../../src/sampling/native.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
 const ADDON = JSON.stringify(addonPath());

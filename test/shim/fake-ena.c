@@ -30,7 +30,7 @@
 //   AT queues N | AT phc on|off         layout change
 //   AT gone | AT back                   every call ENODEV / answering again
 //
-// The stat names mirror src/ena-stats.ts enaStatNames() with its defaults
+// The stat names mirror src/aggregation/ena-stats.ts enaStatNames() with its defaults
 // (driver 2.16+, all six customer metrics, SRD, no XDP TX queues); a test
 // checks that they agree.
 #define _GNU_SOURCE
@@ -137,7 +137,7 @@ static void add_name(struct dev *d, const char *fmt, const char *a, int q) {
     snprintf(out, ETH_GSTRING_LEN, fmt, q, a);
 }
 
-// Same order as enaStatNames() in src/ena-stats.ts.
+// Same order as enaStatNames() in src/aggregation/ena-stats.ts.
 static void build_layout(struct dev *d) {
   d->n_names = 0;
   for (int i = 0; i < N(GLOBAL); i++) add_name(d, "%s", GLOBAL[i], -1);

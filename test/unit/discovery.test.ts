@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { discover, samplingNotice, type DiscoveryHost } from '../../src/discovery.js';
-import type { NativeProbe } from '../../src/native.js';
+import { discover, samplingNotice, type DiscoveryHost } from '../../src/sampling/discovery.js';
+import type { NativeProbe } from '../../src/sampling/native.js';
 
 interface FakeIf {
   driver: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration } from '../../src/cli/duration.js';
 import { UsageError } from '../../src/errors.js';
-import type { Command } from '../../src/command.js';
-import { HelpRequested, envName, envNames, formatFlagHelp, parseFlags } from '../../src/flags.js';
+import type { Command } from '../../src/cli/command.js';
+import { HelpRequested, envName, envNames, formatFlagHelp, parseFlags } from '../../src/cli/flags.js';
 
 const spec = {
   interval: { type: 'duration', default: '100ms', min: 10, max: 60_000, shared: true, help: '' },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Candidate } from '../../src/discovery.js';
-import { loadNative } from '../../src/native.js';
-import { ringWordsFor } from '../../src/sampler.js';
+import type { Candidate } from '../../src/sampling/discovery.js';
+import { loadNative } from '../../src/sampling/native.js';
+import { ringWordsFor } from '../../src/sampling/native-source.js';
 
 const layout = loadNative().ringLayout;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { u64Less, u64Store, u64Sub, u64ToString } from '../../src/u64.js';
+import { u64Less, u64Store, u64Sub, u64ToString } from '../../src/sampling/u64.js';
 
 const split = (v: bigint): [number, number] => [Number(v & 0xffffffffn), Number(v >> 32n)];
 

@@ -3,7 +3,7 @@
 // more slowly than it is sampled, in the same words as the page.
 
 import { describe, expect, it } from 'vitest';
-import { resolutionNote } from '../../src/update-period.js';
+import { resolutionNote } from '../../src/aggregation/update-period.js';
 import { renderScreen } from '../../src/watch/render.js';
 import type { WatchDevice, WatchSnapshot } from '../../src/watch/feed.js';
 

@@ -66,9 +66,9 @@ let addon: NativeAddon | undefined;
 
 /** Path of the built addon (build/Release/ethburst.node at the package root). */
 export function addonPath(): string {
-  // This file runs from src/ (vitest) or build/dist/src/ (compiled).
+  // This file runs from src/sampling/ (vitest) or build/dist/src/sampling/ (compiled).
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     const candidate = join(dir, 'build', 'Release', 'ethburst.node');
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);

@@ -26,7 +26,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureVersion } from 'node:tls';
 import { createRequire } from 'node:module';
-import { UsageError, oneLine } from './errors.js';
+import { UsageError, oneLine } from '../errors.js';
 
 // Loaded on first use: serve without --web-config (the default) never pays
 // their ~10 MB of resident memory.

@@ -4,8 +4,8 @@
 // a busy or blocked event loop delays delivery, never sampling.
 
 import { discover, sysfsHost, type Candidate, type DeviceSelection, type DiscoveryHost, type DiscoveryResult } from './discovery.js';
-import { EthtoolError, errnoCode } from './errors.js';
-import { silentLogger, type Logger } from './log.js';
+import { EthtoolError, errnoCode } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
 import { loadNative, type NativeAddon, type NativeBackoffOptions, type NativeSampler } from './native.js';
 import { RingReader, createRing, type RingCounters, type RingHandler, type RingLayout } from './ring.js';
 import { makeLayout, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';

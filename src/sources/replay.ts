@@ -1,11 +1,11 @@
-// Replays a trace file (src/trace.ts format) as a StatsSource, streaming line
+// Replays a trace file (src/sources/trace.ts format) as a StatsSource, streaming line
 // by line so a multi-gigabyte incident trace never sits in memory. Any
 // defect in the file rejects run() with InputError("FILE:LINE: reason").
 
 import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, errnoCode } from './errors.js';
-import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from './sample.js';
+import { InputError, errnoCode } from '../errors.js';
+import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 import { parseTraceLine, TraceSyntaxError, type TraceRecord } from './trace.js';
 
 export interface ReplayOptions {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeProbe } from './native.js';
 import type { DeviceInfo } from './sample.js';
-import { EthtoolError, type EthtoolOp } from './errors.js';
+import { EthtoolError, type EthtoolOp } from '../errors.js';
 
 export interface DeviceSelection {
   /** Exactly these devices (--device); the rules below are then not used. */

@@ -6,17 +6,17 @@
 // Per-tick work (sample(), onTick) goes through handles resolved when a
 // device or epoch appears, so it allocates nothing; scrapes allocate freely.
 
-import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type SecondEvent, type TickEvent } from './aggregator.js';
-import type { Logger } from './log.js';
+import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type SecondEvent, type TickEvent } from '../aggregation/aggregator.js';
+import type { Logger } from '../log.js';
 import { CollectedMetric, type Labels } from './metrics/collected.js';
 import { FixedHistogram, type HistogramHandle } from './metrics/histogram.js';
 import { Exposition } from './metrics/registry.js';
 import { statMetric } from './metric-names.js';
 import { RecentBursts, type BurstRecord } from './recent-bursts.js';
-import type { DeviceInfo, Sample, SampleSink, TickStats } from './sample.js';
+import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/sample.js';
 import { SeriesStore, type SeriesRing } from './series.js';
-import { u64ToNumber } from './u64.js';
-import { resolutionNote, type UpdatePeriod } from './update-period.js';
+import { u64ToNumber } from '../sampling/u64.js';
+import { resolutionNote, type UpdatePeriod } from '../aggregation/update-period.js';
 
 /** Buckets sized for ENA reality, and for a budget of ~200 series per device. */
 export const BURST_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300];

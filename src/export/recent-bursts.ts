@@ -1,7 +1,7 @@
 // The most recent finished bursts, for /api/bursts: a bounded ring in the
 // same shape `ethburst analyze --format json` prints.
 
-import type { BurstEvent } from './aggregator.js';
+import type { BurstEvent } from '../aggregation/aggregator.js';
 
 export interface BurstRecord {
   device: string;

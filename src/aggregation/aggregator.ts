@@ -11,7 +11,7 @@
 import { BurstDetector, DEFAULT_BURST_GAP_MS } from './bursts.js';
 import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.js';
 import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
-import type { DeviceInfo, Sample, SampleSink } from './sample.js';
+import type { DeviceInfo, Sample, SampleSink } from '../sampling/sample.js';
 import { SecondCounter } from './seconds.js';
 import { UpdatePeriodEstimator, type UpdatePeriod } from './update-period.js';
 import { DEFAULT_WINDOW_SLOTS, DEFAULT_WINDOWS_MS, StatWindows, type WindowSnapshot } from './windows.js';

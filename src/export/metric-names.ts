@@ -4,7 +4,7 @@
 // prefix, so `rx0_drops{queue="0"}` can never be summed together with the
 // device-level `rx_drops` by accident.
 
-import { isEnaGauge } from './ena-stats.js';
+import { isEnaGauge } from '../aggregation/ena-stats.js';
 
 export interface StatMetric {
   /** Full metric name, e.g. "ethtool_pps_allowance_exceeded_total". */

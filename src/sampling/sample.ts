@@ -50,7 +50,7 @@ export interface Sample {
   /**
    * Raw u64 values as u32 halves: value i is (values[2i], values[2i + 1]) =
    * (lo, hi). Only the first 2 * layout.names.length entries are meaningful.
-   * Reused by the source; see src/u64.ts for exact arithmetic.
+   * Reused by the source; see src/sampling/u64.ts for exact arithmetic.
    */
   values: Uint32Array;
 }

@@ -2,10 +2,10 @@
 // serve, bench, watch), and the startup check that turns a bad --device
 // into a usage error before anything is written. They are `shared`: they
 // mean the same in every command, so ETHBURST_DEVICE or ETHBURST_INTERVAL
-// in one unit file configures them all (src/flags.ts).
+// in one unit file configures them all (src/cli/flags.ts).
 
-import type { DiscoveryResult } from './discovery.js';
-import { UsageError } from './errors.js';
+import type { DiscoveryResult } from '../sampling/discovery.js';
+import { UsageError } from '../errors.js';
 import type { FlagValues } from './flags.js';
 
 export const deviceFlags = {

@@ -13,7 +13,7 @@ export class BurstDetector {
   gapMs: number;
   /**
    * The device's counter update period when it is measurably longer than the
-   * sampling interval (src/update-period.ts), else 0. A change seen in one
+   * sampling interval (src/aggregation/update-period.ts), else 0. A change seen in one
    * sample then stands for drops anywhere in the period before it, so rates
    * are taken over at least one period and a burst lasts at least one.
    */

@@ -8,8 +8,8 @@
 // are doubles; a 64-bit counter written as a number would silently round).
 // Stats appear in the driver's order with the names `ethtool -S` prints.
 
-import type { Sample } from './sample.js';
-import { u64IsSafe, u64Store, u64ToString } from './u64.js';
+import type { Sample } from '../sampling/sample.js';
+import { u64IsSafe, u64Store, u64ToString } from '../sampling/u64.js';
 
 /** One trace line (without the newline) for a sample. */
 export function formatTraceLine(s: Readonly<Sample>): string {

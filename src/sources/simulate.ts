@@ -13,9 +13,9 @@
 // allocation-free between bursts, for tests and benchmarks.
 
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { BurstEvent } from './aggregator.js';
-import { ENA_ALLOWANCE_STATS, enaStatNames, type EnaStatOptions } from './ena-stats.js';
-import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from './sample.js';
+import type { BurstEvent } from '../aggregation/aggregator.js';
+import { ENA_ALLOWANCE_STATS, enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
+import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 
 /** A scripted burst: `packets` spread over the ticks in (startMs, startMs + durationMs]. */
 export interface SimBurst {

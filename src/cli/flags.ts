@@ -10,7 +10,7 @@
 // shared flags, then the default.
 
 import { formatDuration, parseDuration } from './duration.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 export type FlagType = 'string' | 'boolean' | 'duration' | 'regex' | 'int';
 

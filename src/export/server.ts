@@ -3,17 +3,17 @@
 // whatever reaches it on a node port: bounded headers, bounded URLs, short
 // timeouts, a connection cap that idle sockets cannot monopolise, security
 // headers, and one-line errors. TLS and basic auth come from --web-config
-// (src/web-config.ts).
+// (src/export/web-config.ts).
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../cli/duration.js';
 import type { Exporter } from './exporter.js';
-import type { Logger } from './log.js';
-import { oneLine } from './errors.js';
+import type { Logger } from '../log.js';
+import { oneLine } from '../errors.js';
 import { BasicAuth, type TlsSettings, type WebConfig, type WebConfigSource } from './web-config.js';
 
 const gzipAsync = promisify(gzip);

@@ -29,8 +29,8 @@
 // turns out to be a genuine reset, then the sample that decided it.
 
 import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
-import type { DeviceLayout, Sample } from './sample.js';
-import { u64Less, u64Sub, u64ToNumber, u64ToString } from './u64.js';
+import type { DeviceLayout, Sample } from '../sampling/sample.js';
+import { u64Less, u64Sub, u64ToNumber, u64ToString } from '../sampling/u64.js';
 
 /**
  * 'error': an error record. 'bogus': all six customer metrics read 0 (rule 2).
