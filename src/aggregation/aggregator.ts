@@ -294,6 +294,12 @@ export class Aggregator implements SampleSink {
     return t.windows.snapshot(nowMs);
   }
 
+  /** Highest per-tick rate of (device, stat) in its window of windowMs, read at nowMs (default: the sample clock); NaN without such a window. */
+  peakTickRate(device: string, stat: string, windowMs: number, nowMs: number = this.clockMs): number {
+    const w = this.devices.get(device)?.byName.get(stat)?.windows;
+    return w ? w.peakTickRate(windowMs, nowMs) : Number.NaN;
+  }
+
   /** How often the device refreshes its counters, as far as its samples show. */
   updatePeriod(device: string): UpdatePeriod | undefined {
     return this.devices.get(device)?.period.estimate();

@@ -196,6 +196,12 @@ export class StatWindows {
     for (let i = 0; i < this.windows.length; i++) this.windows[i]!.tickRate.record(timeMs, ratePerSecond);
   }
 
+  /** Highest per-tick rate in the window of this length as read at nowMs (0 if none, NaN for a length not kept). Allocates nothing. */
+  peakTickRate(windowMs: number, nowMs: number): number {
+    for (let i = 0; i < this.windows.length; i++) if (this.windows[i]!.windowMs === windowMs) return this.windows[i]!.tickRate.max(nowMs);
+    return Number.NaN;
+  }
+
   /** All windows as read at nowMs (allocates; for scrapes and the API, not ticks). */
   snapshot(nowMs: number): WindowSnapshot[] {
     return this.windows.map((w) => {

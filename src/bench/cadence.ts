@@ -12,7 +12,7 @@
 // be missing.
 
 import type { Server } from 'node:http';
-import type { Exporter } from '../export/exporter.js';
+import type { DeviceRegistry } from '../state/device-registry.js';
 import { silentLogger } from '../log.js';
 import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/sample.js';
 import { NativeSource } from '../sampling/native-source.js';
@@ -50,7 +50,7 @@ export interface CadenceResult {
   phases: PhaseResult[];
 }
 
-/** Passes everything to the exporter and keeps per-tick lateness in a preallocated array. */
+/** Passes everything to the registry and keeps per-tick lateness in a preallocated array. */
 class TickRecorder implements SampleSink {
   readonly lateness: Float64Array;
   ticks = 0;
@@ -60,7 +60,7 @@ class TickRecorder implements SampleSink {
   samples = 0;
 
   constructor(
-    private readonly inner: Exporter,
+    private readonly inner: DeviceRegistry,
     capacity: number,
   ) {
     this.lateness = new Float64Array(capacity);
@@ -108,7 +108,7 @@ async function runPhase(ctx: BenchContext, devices: readonly BenchDevice[], phas
   const intervalMs = 100;
   const source = new NativeSource({ intervalMs, rescanMs: 0, selection: { devices: devices.map((d) => d.name), include: [], exclude: [] } });
   const exporter = benchExporter(intervalMs, phase === 'load');
-  const rec = new TickRecorder(exporter, Math.ceil(durationMs / intervalMs) + 100);
+  const rec = new TickRecorder(exporter.registry, Math.ceil(durationMs / intervalMs) + 100);
   await source.prepare();
   let server: Server | null = null;
   let port = 0;

@@ -28,6 +28,7 @@ import { existsSync } from 'node:fs';
 import { trackedStatMatcher } from '../aggregation/aggregator.js';
 import { ALLOWANCE_EXCEEDED } from '../aggregation/ena-stats.js';
 import { Exporter } from '../export/exporter.js';
+import { DeviceRegistry } from '../state/device-registry.js';
 import { silentLogger } from '../log.js';
 import type { NativeAddon } from '../sampling/native.js';
 import { NativeSource } from '../sampling/native-source.js';
@@ -127,13 +128,11 @@ export function measureBare(ctx: BenchContext, addon: NativeAddon, devices: read
   return { status: 'ok', cpuUsPerSample: mean((x) => x.cpuUs), wallUsPerSample: mean((x) => x.wallUs), repeats, perDevice };
 }
 
-/** The Exporter as serve builds it, minus prom-client's default process metrics. */
+/** The registry and metrics as serve builds them, minus prom-client's default process metrics; samples go to `.registry`. */
 export function benchExporter(intervalMs: number, defaultMetrics: boolean): Exporter {
   const trackedStat = trackedStatMatcher([new RegExp(BENCH_BURST_STAT)]);
-  return new Exporter({
-    intervalMs,
-    burstGapMs: 2000,
-    trackedStat,
+  const registry = new DeviceRegistry({ intervalMs, burstGapMs: 2000, trackedStat });
+  return new Exporter(registry, {
     exportStat: (stat) => ALLOWANCE_EXCEEDED.test(stat) || stat === 'conntrack_allowance_available' || trackedStat(stat),
     compatShowmax: false,
     log: silentLogger,
@@ -168,7 +167,7 @@ async function runWindows(
   // A small ring: the default 8 MiB is sized for stalls, not for this.
   const source = new NativeSource({ intervalMs, rescanMs: 0, ringWords: 1 << 16, selection: { devices: [...names], include: [], exclude: [] } });
   await source.prepare();
-  const running = source.run(exporter);
+  const running = source.run(exporter.registry);
   const stop = ctx.cleanup.add('bench sampler', () => source.stop());
   const out: { cpuMs: number; wallMs: number; samples: number }[] = [];
   try {

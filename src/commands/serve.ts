@@ -8,6 +8,7 @@ import { samplingNotice } from '../sampling/discovery.js';
 import { ALLOWANCE_EXCEEDED } from '../aggregation/ena-stats.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../export/exporter.js';
+import { DeviceRegistry } from '../state/device-registry.js';
 import { trackedStatMatcher } from '../aggregation/aggregator.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { pageAssets } from '../page/assets.js';
@@ -149,18 +150,15 @@ export default defineCommand({
       throw new UsageError(`--source: "${flags.source}" is not native, simulate or replay:FILE`);
     }
 
-    const exporter = new Exporter({
+    const registry = new DeviceRegistry({
       intervalMs: flags.interval,
       burstGapMs: flags['burst-gap'],
       trackedStat,
-      exportStat,
-      compatShowmax: flags.compat === 'showmax',
-      log,
-      version: version(),
       ...(native ? { sourceCounters: () => native!.counters } : {}),
     });
+    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version() });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
-    const notice = (): string | null => (native ? samplingNotice(exporter.deviceStates(), flags['burst-stat'].length > 0) : null);
+    const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
     const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });
     const assets = pageAssets();
     const servers: WebServer[] = [];
@@ -200,10 +198,10 @@ export default defineCommand({
     io.signal.addEventListener('abort', stop, { once: true });
     let failure: unknown = null;
     try {
-      await source.run(exporter);
+      await source.run(registry);
       if (!stopping) {
         // End of input finishes open bursts; the replay's results stay served.
-        exporter.finish();
+        registry.finish();
         log.log('info', 'source finished; still serving', { source: sourceName });
         await new Promise<void>((resolve) => {
           if (io.signal.aborted) resolve();
@@ -215,7 +213,7 @@ export default defineCommand({
     } finally {
       io.signal.removeEventListener('abort', stop);
       // Open bursts are finished and logged before we go.
-      exporter.finish();
+      registry.finish();
       await Promise.all(
         servers.map((s) => {
           s.closeAllConnections();

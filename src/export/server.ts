@@ -175,6 +175,7 @@ function responseHeaders(web: WebConfig | null): Record<string, string> {
 
 export function createServer(opts: ServerOptions): WebServer {
   const { exporter, log } = opts;
+  const registry = exporter.registry;
   const now = opts.now ?? Date.now;
   const role = opts.role ?? 'all';
   const auth = new BasicAuth();
@@ -210,16 +211,16 @@ export function createServer(opts: ServerOptions): WebServer {
         send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
         return;
       case '/readyz': {
-        const r = exporter.readiness();
+        const r = registry.readiness();
         send(res, r.ready ? 200 : 503, 'text/plain; charset=utf-8', `${r.reason}\n`);
         return;
       }
       case '/api/bursts': {
         const since = parseSince(q.get('since'), now());
         const filter = { sinceMs: since, device: q.get('device') ?? undefined, stat: q.get('stat') ?? undefined };
-        const body: Record<string, unknown> = { now_ms: now(), burst_gap_ms: exporter.aggregator.burstGapMs, bursts: exporter.bursts.query(filter) };
+        const body: Record<string, unknown> = { now_ms: now(), burst_gap_ms: registry.aggregator.burstGapMs, bursts: registry.bursts.query(filter) };
         // Bursts still in progress: they become final after burst_gap_ms without drops.
-        if (q.get('open') === '1') body['open'] = exporter.openBursts(filter);
+        if (q.get('open') === '1') body['open'] = registry.openBursts(filter);
         json(res, body);
         return;
       }
@@ -228,7 +229,7 @@ export function createServer(opts: ServerOptions): WebServer {
         const stat = q.get('stat');
         const d = describeSource();
         if (device === null || stat === null) {
-          json(res, { now_ms: now(), interval_ms: d.intervalMs, burst_gap_ms: exporter.aggregator.burstGapMs, series: exporter.series.keys() });
+          json(res, { now_ms: now(), interval_ms: d.intervalMs, burst_gap_ms: registry.aggregator.burstGapMs, series: registry.seriesKeys() });
           return;
         }
         const windowText = q.get('window') ?? '5m';
@@ -236,14 +237,14 @@ export function createServer(opts: ServerOptions): WebServer {
         if (windowMs === null || windowMs <= 0 || windowMs > MAX_SERIES_WINDOW_MS) {
           throw new HttpError(400, `window: "${windowText.slice(0, 40)}" must be a duration up to 10m`);
         }
-        const ring = exporter.series.get(device, stat);
+        const ring = registry.series(device, stat);
         if (!ring) throw new HttpError(404, `no series for device "${device.slice(0, 64)}" stat "${stat.slice(0, 64)}"`);
         const t = now();
         json(res, { device, stat, now_ms: t, interval_ms: d.intervalMs, window_ms: windowMs, points: ring.since(t - windowMs) });
         return;
       }
       case '/api/devices':
-        json(res, { ...describeSource(), devices: exporter.deviceStates(), readiness: exporter.readiness() });
+        json(res, { ...describeSource(), devices: registry.views(), readiness: registry.readiness() });
         return;
       case '/': {
         const page = opts.assets?.('/');

@@ -51,15 +51,13 @@ interface Tracked {
   layout: DeviceLayout | null;
   /** Wall time of the last record delivered for it, ms. */
   lastTimeMs: number;
+  samples: number;
 }
 
-/** A device as the exporter and readiness checks see it. */
-export interface DeviceState {
+/** A device this source samples now; its health lives in the device registry the samples go to. */
+export interface SourceDevice {
   readonly info: DeviceInfo;
-  /** Last sample succeeded. */
-  readonly ok: boolean;
-  /** Error code of the last failed sample, if the last sample failed. */
-  readonly lastError: string | null;
+  /** Records delivered for it. */
   readonly samples: number;
 }
 
@@ -70,7 +68,6 @@ export class NativeSource implements StatsSource, RingHandler {
   private readonly log: Logger;
   private readonly byId = new Map<number, Tracked>();
   private readonly byName = new Map<string, Tracked>();
-  private readonly health = new Map<string, { ok: boolean; lastError: string | null; samples: number }>();
   /** When each device was last dropped for ENODEV (Date.now()). */
   private readonly vanishedAt = new Map<string, number>();
   private nextId = 1;
@@ -121,11 +118,8 @@ export class NativeSource implements StatsSource, RingHandler {
     return this.reader?.totals ?? { overruns: 0, ticks: 0, missedTicks: 0 };
   }
 
-  devices(): DeviceState[] {
-    return [...this.byName.values()].map((t) => {
-      const h = this.health.get(t.info.name);
-      return { info: t.info, ok: h?.ok ?? false, lastError: h?.lastError ?? null, samples: h?.samples ?? 0 };
-    });
+  devices(): SourceDevice[] {
+    return [...this.byName.values()].map((t) => ({ info: t.info, samples: t.samples }));
   }
 
   async run(sink: SampleSink): Promise<void> {
@@ -217,10 +211,9 @@ export class NativeSource implements StatsSource, RingHandler {
   }
 
   private addDevice(c: Candidate): void {
-    const t: Tracked = { id: this.nextId++, info: c.info, ifindex: c.ifindex, layout: null, lastTimeMs: Number.NEGATIVE_INFINITY };
+    const t: Tracked = { id: this.nextId++, info: c.info, ifindex: c.ifindex, layout: null, lastTimeMs: Number.NEGATIVE_INFINITY, samples: 0 };
     this.byId.set(t.id, t);
     this.byName.set(c.info.name, t);
-    this.health.set(c.info.name, { ok: false, lastError: null, samples: 0 });
     this.native!.add(t.id, c.info.name);
     this.log.log('info', 'sampling device', { device: c.info.name, driver: c.info.driver, stats: c.nStats });
     this.sink?.deviceAdded?.(c.info, Date.now());
@@ -254,7 +247,6 @@ export class NativeSource implements StatsSource, RingHandler {
   private removeDevice(t: Tracked, timeMs: number): void {
     if (!this.byId.delete(t.id)) return;
     this.byName.delete(t.info.name);
-    this.health.delete(t.info.name);
     this.native?.remove(t.id);
     this.log.log('info', 'stopped sampling device', { device: t.info.name });
     this.sink?.deviceRemoved?.(t.info.name, timeMs);
@@ -271,14 +263,11 @@ export class NativeSource implements StatsSource, RingHandler {
     t.lastTimeMs = v.timeMs;
     v.monoNs = monoNs;
     v.ioctlNs = ioctlNs;
-    const h = this.health.get(t.info.name)!;
-    h.samples++;
+    t.samples++;
     if (errno !== 0) {
       v.error = errnoCode(errno);
       v.errno = errno;
       v.layout = t.layout ?? EMPTY_LAYOUT;
-      h.ok = false;
-      h.lastError = v.error;
       this.sink.sample(v);
       // A vanished interface is dropped now; a re-scan brings it back as a
       // new device (and a new epoch) if it returns.
@@ -300,8 +289,6 @@ export class NativeSource implements StatsSource, RingHandler {
     v.error = null;
     v.errno = 0;
     v.layout = t.layout;
-    h.ok = true;
-    h.lastError = null;
     this.sink.sample(v);
   }
 

@@ -2,7 +2,7 @@
 // JSON API (remote.ts) or from an exporter running in this process
 // (local.ts). The view (render.ts) only ever sees a WatchSnapshot.
 
-import type { BurstRecord } from '../export/recent-bursts.js';
+import type { BurstRecord } from '../state/recent-bursts.js';
 
 /** How far back a row looks: the sparkline, peak rate and seconds with drops. */
 export const WATCH_WINDOW_MS = 60_000;

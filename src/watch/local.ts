@@ -1,18 +1,18 @@
 // The watch feed without a server: a StatsSource (the native sampler, or
-// anything else that delivers samples) feeding an Exporter in this process.
-// The Exporter already keeps what the rows need (per-tick series, finished
-// bursts, device states) and the aggregator knows the burst in progress
-// exactly, so nothing is re-derived here.
+// anything else that delivers samples) feeding a device registry in this
+// process — the same state `serve` keeps, without Prometheus. It already
+// holds what the rows need (per-tick series, finished bursts, device
+// states) and the aggregator knows the burst in progress exactly, so
+// nothing is re-derived here.
 
-import { Exporter } from '../export/exporter.js';
 import { trackedStatMatcher } from '../aggregation/aggregator.js';
-import { silentLogger } from '../log.js';
 import type { StatsSource } from '../sampling/sample.js';
-import { version } from '../version.js';
+import { DeviceRegistry } from '../state/device-registry.js';
+import type { BurstRecord } from '../state/recent-bursts.js';
 import { WATCH_WINDOW_MS, type Feed, type WatchSeries, type WatchSnapshot } from './feed.js';
 
 export class LocalFeed implements Feed {
-  private readonly exporter: Exporter;
+  private readonly registry: DeviceRegistry;
   private readonly running: Promise<void>;
   private failure: string | null = null;
 
@@ -22,19 +22,8 @@ export class LocalFeed implements Feed {
     private readonly intervalMs: number,
     trackedStat: (stat: string) => boolean = trackedStatMatcher(),
   ) {
-    this.exporter = new Exporter({
-      intervalMs,
-      burstGapMs: 2000,
-      trackedStat,
-      // watch reads the series and bursts directly: no raw families needed.
-      exportStat: () => false,
-      compatShowmax: false,
-      // Burst log lines would scribble over the screen.
-      log: silentLogger,
-      version: version(),
-      defaultMetrics: false,
-    });
-    this.running = source.run(this.exporter).catch((err: unknown) => {
+    this.registry = new DeviceRegistry({ intervalMs, burstGapMs: 2000, trackedStat });
+    this.running = source.run(this.registry).catch((err: unknown) => {
       this.failure = `sampling stopped: ${(err as Error)?.message ?? String(err)}`;
     });
   }
@@ -42,19 +31,20 @@ export class LocalFeed implements Feed {
   async refresh(): Promise<WatchSnapshot> {
     const now = Date.now();
     const from = now - WATCH_WINDOW_MS - 2000;
-    const last = new Map<string, ReturnType<Exporter['bursts']['query']>[number]>();
-    for (const b of this.exporter.bursts.query({ sinceMs: now - 3_600_000 })) last.set(`${b.device}\u0000${b.stat}`, b);
-    const series: WatchSeries[] = this.exporter.series.keys().map(({ device, stat }) => {
-      const open = this.exporter.aggregator.openBurst(device, stat);
+    const r = this.registry;
+    const last = new Map<string, BurstRecord>();
+    for (const b of r.bursts.query({ sinceMs: now - 3_600_000 })) last.set(`${b.device}\u0000${b.stat}`, b);
+    const series: WatchSeries[] = r.seriesKeys().map(({ device, stat }) => {
+      const open = r.aggregator.openBurst(device, stat);
       return {
         device,
         stat,
-        points: this.exporter.series.get(device, stat)?.since(from) ?? [],
+        points: r.series(device, stat)?.since(from) ?? [],
         open: open ? { startMs: open.startMs, endMs: open.endMs, increase: open.increase } : null,
         lastBurst: last.get(`${device}\u0000${stat}`) ?? null,
       };
     });
-    const devices = this.exporter.deviceStates().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff, counterUpdate: d.counterUpdate }));
+    const devices = r.views().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff, counterUpdate: d.counterUpdate }));
     return { source: this.label, intervalMs: this.intervalMs, nowMs: now, series, devices, problem: this.failure };
   }
 

@@ -3,7 +3,7 @@
 // the time since its previous fetch, into a bounded history, so a refresh
 // costs a few dozen points per series however long watch runs.
 
-import type { BurstRecord } from '../export/recent-bursts.js';
+import type { BurstRecord } from '../state/recent-bursts.js';
 import { ASSUMED_BURST_GAP_MS, WATCH_WINDOW_MS, deviceMatches, type DeviceFilter, type Feed, type WatchDevice, type WatchSeries, type WatchSnapshot } from './feed.js';
 import { openBurstOf } from './summary.js';
 

@@ -1,5 +1,6 @@
-// The per-tick path that `serve` runs allocates nothing: the exporter (its
-// burst histograms, per-tick series, peak tracking) over the aggregator, fed
+// The per-tick path that `serve` runs allocates nothing: the device registry
+// and the metric families following it (burst histograms, per-tick series,
+// windows) over the aggregator, fed
 // 1 M samples after a warm-up long enough for every per-device structure to
 // exist. Counts only; no timing is asserted.
 //
@@ -13,8 +14,7 @@
 import { GCProfiler, getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
-import { Exporter } from '../../src/export/exporter.js';
+import { testExporter } from '../helpers/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { Drive } from './drive.js';
 
@@ -30,34 +30,29 @@ function getGc(): () => void {
 it('serve’s sink takes 1 M samples (8 devices x 125k ticks) with flat heap and no allocation per tick', async () => {
   const gc = getGc();
   let bursts = 0;
-  const exporter = new Exporter({
-    intervalMs: 100,
-    burstGapMs: 2000,
-    trackedStat: trackedStatMatcher(),
+  // serve's wiring: the registry, every metric family following it, the burst log.
+  const { registry } = testExporter({
     exportStat: () => true,
-    compatShowmax: false,
     // Every burst is a log line in serve; count them instead of printing.
     log: { ...silentLogger, log: (_level, msg) => void (msg === 'burst' && bursts++) },
-    version: 'test',
-    defaultMetrics: false,
   });
   const drive = new Drive(8, 8);
-  for (const v of drive.views) exporter.deviceAdded({ name: v.device, driver: 'ena', driverVersion: '', firmwareVersion: '', busInfo: '' }, drive.t0);
+  for (const v of drive.views) registry.deviceAdded({ name: v.device, driver: 'ena', driverVersion: '', firmwareVersion: '', busInfo: '' }, drive.t0);
   // 45,000 ticks = 75 min of samples: every ring and window slot exists.
-  for (let i = 0; i < 45_000; i++) drive.step(exporter);
+  for (let i = 0; i < 45_000; i++) drive.step(registry);
 
   // Per tick: failed reads, resets and suspect reads go on, but no burst
   // finishes (a finished burst allocates its record and log line, by design).
   drive.bursts = false;
-  for (let i = 0; i < 3000; i++) drive.step(exporter);
+  for (let i = 0; i < 3000; i++) drive.step(registry);
   const quiet = await measure(gc, () => {
-    for (let i = 0; i < 125_000; i++) drive.step(exporter);
+    for (let i = 0; i < 125_000; i++) drive.step(registry);
   });
   // With bursts: still nothing retained (recent bursts are a bounded ring).
   drive.bursts = true;
   const burstsBefore = bursts;
   const busy = await measure(gc, () => {
-    for (let i = 0; i < 125_000; i++) drive.step(exporter);
+    for (let i = 0; i < 125_000; i++) drive.step(registry);
   });
   console.log(
     `allocation check over 1,000,000 samples each: without bursts ${quiet.bytes} bytes allocated (${quiet.minorGcs} scavenges), retained ${(quiet.retained / 1024).toFixed(1)} KiB; ` +

@@ -1,5 +1,6 @@
-// The rule files under deploy/ are generated from src/export/rules.ts; this test
-// regenerates them and fails when a committed copy is stale. With
+// The rule files under deploy/ are generated from src/export/rules.ts, and
+// deploy/metric-names.json from the metric families in src/export/metrics/;
+// this test regenerates them and fails when a committed copy is stale. With
 // ETHBURST_UPDATE_GENERATED=1 it rewrites them instead.
 
 import { writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import type { CommandIO } from '../../src/cli/command.js';
 import { parseFlags } from '../../src/cli/flags.js';
 import { UsageError } from '../../src/errors.js';
 import { DEFAULT_RENDER_OPTIONS, GENERATED_FILES, RULES_FORMATS, renderRules, ruleGroups, toYaml } from '../../src/export/rules.js';
+import { CONTRACT_FILE, renderContract } from '../../src/export/metrics/contract.js';
 import { at, readRepo, repoPath, yamlDocs, yamlOne } from './tools.js';
 
 const UPDATE = process.env['ETHBURST_UPDATE_GENERATED'] === '1';
@@ -23,6 +25,21 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
   const code = await rulesCommand.run(parsed.flags, parsed.positionals, io);
   return { code, out };
 }
+
+describe('the generated metric contract', () => {
+  it(`${CONTRACT_FILE} lists exactly the families src/export/metrics/ defines`, () => {
+    const text = renderContract();
+    if (UPDATE) writeFileSync(repoPath(CONTRACT_FILE), text);
+    if (readRepo(CONTRACT_FILE) !== text) {
+      throw new Error(`${CONTRACT_FILE} is stale. Regenerate it with:\n  ETHBURST_UPDATE_GENERATED=1 npx vitest run test/deploy/generated.test.ts`);
+    }
+    const parsed = JSON.parse(text) as { families: { name: string }[] };
+    // The five allowance counters, the conntrack gauge and every fixed family, each once.
+    const names = parsed.families.map((f) => f.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(expect.arrayContaining(['ethtool_pps_allowance_exceeded_total', 'ethtool_conntrack_allowance_available', 'ethtool_burst_duration_seconds', 'ethburst_build_info']));
+  });
+});
 
 describe('generated rule files', () => {
   for (const format of RULES_FORMATS) {

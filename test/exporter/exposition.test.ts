@@ -5,9 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
-import { Exporter } from '../../src/export/exporter.js';
-import { silentLogger } from '../../src/log.js';
+import type { Exporter } from '../../src/export/exporter.js';
+import { testExporter, type TestExporterOptions } from '../helpers/exporter.js';
 import { ReplaySource } from '../../src/sources/replay.js';
 import { SimulateSource } from '../../src/sources/simulate.js';
 import { has, havePromtool, parseExposition, promtoolCheckMetrics, value } from '../helpers/exposition.js';
@@ -15,19 +14,8 @@ import { has, havePromtool, parseExposition, promtoolCheckMetrics, value } from 
 const T0 = 1_764_000_000_000;
 const DEFAULT_EXPORT = (s: string) => /_allowance_exceeded$/.test(s) || s === 'conntrack_allowance_available';
 
-function exporter(opts: Partial<ConstructorParameters<typeof Exporter>[0]> = {}): Exporter {
-  return new Exporter({
-    intervalMs: 100,
-    burstGapMs: 2000,
-    trackedStat: trackedStatMatcher(),
-    exportStat: DEFAULT_EXPORT,
-    compatShowmax: false,
-    log: silentLogger,
-    version: '9.9.9',
-    defaultMetrics: false,
-    now: () => T0 + 60_000,
-    ...opts,
-  });
+function exporter(opts: TestExporterOptions = {}): Exporter {
+  return testExporter({ exportStat: DEFAULT_EXPORT, version: '9.9.9', now: () => T0 + 60_000, ...opts });
 }
 
 /** 40 ticks of ens5: a pps burst of 5+10+5 at ticks 10-12, a bogus all-zero read at 20, a linklocal reset at 30. */
@@ -61,8 +49,8 @@ async function replayInto(e: Exporter): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ethburst-expo-'));
   const file = join(dir, 'trace.jsonl');
   writeFileSync(file, trace());
-  await new ReplaySource(file, { speed: 'fast' }).run(e);
-  e.finish();
+  await new ReplaySource(file, { speed: 'fast' }).run(e.registry);
+  e.registry.finish();
 }
 
 describe('exposition of a replayed trace', () => {
@@ -151,7 +139,7 @@ describe('exposition of a replayed trace', () => {
   it('removes every series of a device that goes away', async () => {
     const e = exporter();
     await replayInto(e);
-    e.deviceRemoved('ens5', T0 + 5000);
+    e.registry.deviceRemoved('ens5', T0 + 5000);
     const p = parseExposition((await e.render(undefined))[1]);
     expect(p.samples.filter((s) => s.labels['device'] === 'ens5')).toEqual([]);
   });
@@ -161,8 +149,8 @@ describe('cardinality budget at defaults', () => {
   it.each([1, 8])('%i simulated ENA device(s): ≤ 200 series per device and ≤ 80 others', async (devices) => {
     const e = exporter({ defaultMetrics: true });
     const sim = new SimulateSource({ devices, queues: 8, durationMs: 120_000, seed: 7, resetEveryMs: 30_000, zeroReadEveryMs: 20_000, errorEveryMs: 20_000 });
-    await sim.run(e);
-    e.finish();
+    await sim.run(e.registry);
+    e.registry.finish();
     const p = parseExposition((await e.render(undefined))[1]);
     const byDevice = new Map<string, number>();
     let others = 0;

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
-import { Exporter } from '../../src/export/exporter.js';
+import type { Exporter } from '../../src/export/exporter.js';
+import { testExporter } from '../helpers/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { makeLayout, type Sample } from '../../src/sampling/sample.js';
 import { request } from 'node:http';
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ e: Exporter; base: string; port: number }> {
-  const e = new Exporter({ intervalMs: 100, burstGapMs: 2000, trackedStat: trackedStatMatcher(), exportStat: () => true, compatShowmax: false, log: silentLogger, version: 't', defaultMetrics: false, now: () => now });
+  const e = testExporter({ now: () => now });
   server = createServer({ exporter: e, log: silentLogger, describe: () => ({ source: 'test', intervalMs: 100 }), now: () => now });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
@@ -54,19 +54,19 @@ describe('HTTP', () => {
     let r = await fetch(`${base}/readyz`);
     expect(r.status).toBe(503);
     expect(await r.text()).toMatch(/no device/);
-    e.deviceAdded({ name: 'ens5', driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '0000:00:05.0' }, now);
-    e.sample(sample('ens5', now, [0, 0, 0, 0, 0], 'ETIMEDOUT'));
+    e.registry.deviceAdded({ name: 'ens5', driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '0000:00:05.0' }, now);
+    e.registry.sample(sample('ens5', now, [0, 0, 0, 0, 0], 'ETIMEDOUT'));
     r = await fetch(`${base}/readyz`);
     expect(r.status).toBe(503);
     expect(await r.text()).toMatch(/waiting for a first good sample from ens5/);
-    e.sample(sample('ens5', now + 100, [0, 0, 0, 0, 0]));
+    e.registry.sample(sample('ens5', now + 100, [0, 0, 0, 0, 0]));
     r = await fetch(`${base}/readyz`);
     expect(r.status).toBe(200);
   });
 
   it('/metrics negotiates OpenMetrics and gzip; HEAD has no body', async () => {
     const { e, base } = await start();
-    e.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
+    e.registry.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
     let r = await fetch(`${base}/metrics`);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(await r.text()).toMatch(/^ethtool_pps_allowance_exceeded_total\{device="ens5"\} 3$/m);
@@ -83,7 +83,7 @@ describe('HTTP', () => {
 
   it('/metrics honours q-values in Accept-Encoding: gzip;q=0 and *;q=0 get a plain body', async () => {
     const { e, port } = await start();
-    e.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
+    e.registry.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
     // node:http, not fetch: fetch would add its own Accept-Encoding and decode.
     const get = (acceptEncoding: string | null) =>
       new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
@@ -139,9 +139,9 @@ describe('HTTP', () => {
     for (let k = 0; k < 50; k++) {
       const ll = k >= 10 && k < 13 ? (k - 9) * 100 : k >= 13 ? 300 : 0;
       const pps = k >= 30 && k < 32 ? (k - 29) * 7 : k >= 32 ? 14 : 0;
-      e.sample(sample('ens5', t0 + k * 100, [0, 0, pps, 0, ll]));
+      e.registry.sample(sample('ens5', t0 + k * 100, [0, 0, pps, 0, ll]));
     }
-    e.finish();
+    e.registry.finish();
     let body = (await (await fetch(`${base}/api/bursts`)).json()) as { bursts: Record<string, unknown>[] };
     expect(body.bursts).toEqual([
       { device: 'ens5', stat: 'linklocal_allowance_exceeded', start_ms: t0 + 900, end_ms: t0 + 1200, duration_ms: 300, increase: 300, peak_rate_per_second: 1000 },
@@ -162,7 +162,7 @@ describe('HTTP', () => {
   it('/api/bursts?open=1 also lists bursts still in progress, and says the burst gap and server time', async () => {
     const { e, base } = await start();
     const t0 = now;
-    for (let k = 0; k < 10; k++) e.sample(sample('ens5', t0 + k * 100, [0, 0, 0, 0, k >= 5 ? (k - 4) * 10 : 0]));
+    for (let k = 0; k < 10; k++) e.registry.sample(sample('ens5', t0 + k * 100, [0, 0, 0, 0, k >= 5 ? (k - 4) * 10 : 0]));
     now = t0 + 1000;
     const body = (await (await fetch(`${base}/api/bursts?open=1`)).json()) as { now_ms: number; burst_gap_ms: number; bursts: unknown[]; open: Record<string, unknown>[] };
     expect(body.now_ms).toBe(t0 + 1000);
@@ -176,7 +176,7 @@ describe('HTTP', () => {
   it('/api/series returns per-tick increases at full resolution, and says what is wrong with a bad query', async () => {
     const { e, base } = await start();
     const t0 = now;
-    for (let k = 0; k < 20; k++) e.sample(sample('ens5', t0 + k * 100, [0, 0, k * 2, 0, 0]));
+    for (let k = 0; k < 20; k++) e.registry.sample(sample('ens5', t0 + k * 100, [0, 0, k * 2, 0, 0]));
     now = t0 + 2000;
     const r = (await (await fetch(`${base}/api/series?device=ens5&stat=pps_allowance_exceeded&window=1s`)).json()) as { points: [number, number][]; interval_ms: number };
     expect(r.interval_ms).toBe(100);
@@ -223,7 +223,7 @@ describe('--listen parsing', () => {
 describe('the live page at /', () => {
   it('is served when present, and still links every endpoint', async () => {
     const { pageAssets } = await import('../../src/page/assets.js');
-    const e = new Exporter({ intervalMs: 100, burstGapMs: 2000, trackedStat: trackedStatMatcher(), exportStat: () => true, compatShowmax: false, log: silentLogger, version: 't', defaultMetrics: false });
+    const e = testExporter();
     server = createServer({ exporter: e, log: silentLogger, describe: () => ({ source: 'test', intervalMs: 100 }), assets: pageAssets() });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -10,8 +10,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
-import { Exporter } from '../../src/export/exporter.js';
+import { testExporter } from '../helpers/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { pageAssets } from '../../src/page/assets.js';
 import { createServer, type ServerOptions, type WebServer } from '../../src/export/server.js';
@@ -29,7 +28,7 @@ afterEach(async () => {
 });
 
 async function start(extra: Partial<ServerOptions> = {}): Promise<string> {
-  const exporter = new Exporter({ intervalMs: 100, burstGapMs: 2000, trackedStat: trackedStatMatcher(), exportStat: () => true, compatShowmax: false, log: silentLogger, version: 't', defaultMetrics: false });
+  const exporter = testExporter();
   server = createServer({ exporter, log: silentLogger, describe: () => ({ source: 'test', intervalMs: 100 }), assets: pageAssets(), ...extra });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

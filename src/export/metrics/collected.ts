@@ -13,6 +13,7 @@ export class CollectedMetric {
     readonly name: string,
     readonly help: string,
     readonly type: 'counter' | 'gauge',
+    readonly labelNames: readonly string[],
     private readonly collect: (emit: (labels: Labels, value: number) => void) => void,
   ) {}
 

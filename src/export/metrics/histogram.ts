@@ -32,6 +32,7 @@ export class FixedHistogram {
   readonly aggregator = 'sum';
   private readonly bounds: Float64Array;
   private readonly children = new Map<string, HistogramHandle>();
+  private readonly pairs = new Map<string, Map<string, HistogramHandle>>();
 
   constructor(
     readonly name: string,
@@ -55,13 +56,30 @@ export class FixedHistogram {
     return h;
   }
 
+  /** The handle for (a, b) through nested maps: no key string is built, so a lookup per event allocates nothing. */
+  child2(a: string, b: string): HistogramHandle {
+    let byB = this.pairs.get(a);
+    if (!byB) {
+      byB = new Map();
+      this.pairs.set(a, byB);
+    }
+    let h = byB.get(b);
+    if (!h) {
+      h = this.child(a, b);
+      byB.set(b, h);
+    }
+    return h;
+  }
+
   /** Drops every child whose label `name` equals `value` (a removed device). */
   removeWhere(name: string, value: string): void {
     for (const [key, h] of this.children) if (h.labels[name] === value) this.children.delete(key);
+    if (name === this.labelNames[0]) this.pairs.delete(value);
   }
 
   reset(): void {
     this.children.clear();
+    this.pairs.clear();
   }
 
   get(): MetricSnapshot {

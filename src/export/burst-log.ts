@@ -1,0 +1,30 @@
+// One log line per finished burst: what an operator greps for, with the
+// resolution of the numbers when the device refreshes its counters slower
+// than it is sampled.
+
+import type { BurstEvent } from '../aggregation/aggregator.js';
+import type { UpdatePeriod } from '../aggregation/update-period.js';
+import type { Logger } from '../log.js';
+import type { DeviceRegistry, RegistryListener } from '../state/device-registry.js';
+
+export function burstLog(registry: DeviceRegistry, log: Logger): RegistryListener {
+  return {
+    onBurst(e: Readonly<BurstEvent>) {
+      log.log('info', 'burst', {
+        device: e.device,
+        stat: e.stat,
+        start: new Date(e.startMs).toISOString(),
+        end: new Date(e.endMs).toISOString(),
+        duration_s: +(e.durationMs / 1000).toFixed(3),
+        increase: e.increase,
+        peak_rate_per_second: +e.peakRatePerSecond.toFixed(1),
+        // Only for a device slower than its sampling: the resolution the numbers above have.
+        ...resolutionField(registry.aggregator.updatePeriod(e.device)),
+      });
+    },
+  };
+}
+
+function resolutionField(p: UpdatePeriod | undefined): { resolution_s?: number } {
+  return p && p.resolutionMs > 0 ? { resolution_s: p.resolutionMs / 1000 } : {};
+}

@@ -1,0 +1,46 @@
+// How reading the devices goes: failed reads as the aggregation counts them
+// (the same number live and offline), errors by code, and the duration of
+// every GSTATS ioctl.
+
+import type { Sample } from '../../sampling/sample.js';
+import type { DeviceRecord } from '../../state/device-registry.js';
+import { CollectedMetric } from './collected.js';
+import { eachDevice, type MetricsContext } from './context.js';
+import { FixedHistogram, type HistogramHandle } from './histogram.js';
+
+export const IOCTL_BUCKETS = [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1];
+
+export function readMetrics({ registry }: MetricsContext): (CollectedMetric | FixedHistogram)[] {
+  const ioctl = new FixedHistogram('ethburst_ioctl_duration_seconds', 'Duration of each ETHTOOL_GSTATS ioctl (taken under rtnl_lock; an ENA admin-queue command)', ['device'], IOCTL_BUCKETS);
+  // One handle per device record: a re-appearing device gets a new record and a fresh lookup.
+  const handles = new WeakMap<DeviceRecord, HistogramHandle>();
+  registry.addListener({
+    onSample(s: Readonly<Sample>, d: DeviceRecord) {
+      if (s.ioctlNs !== s.ioctlNs) return;
+      let h = handles.get(d);
+      if (!h) {
+        h = ioctl.child(s.device);
+        handles.set(d, h);
+      }
+      h.observe(s.ioctlNs / 1e9);
+    },
+    onDeviceRemoved(device: string) {
+      ioctl.removeWhere('device', device);
+    },
+  });
+  return [
+    new CollectedMetric(
+      'ethtool_failed_reads_total',
+      'Reads that yielded no data: ioctl errors, all-zero customer metrics (a failed ENA admin command), and all-zero allowance counters the next good sample proved bogus',
+      'counter',
+      ['device'],
+      (emit) => eachDevice(registry, (_d, device) => emit({ device }, registry.aggregator.failedReads(device))),
+    ),
+    ioctl,
+    new CollectedMetric('ethburst_sample_errors_total', 'Failed reads by device and error code (ENODEV, ETIMEDOUT, …)', 'counter', ['device', 'code'], (emit) =>
+      eachDevice(registry, (d, device) => {
+        for (const [code, n] of d.errors) emit({ device, code }, n);
+      }),
+    ),
+  ];
+}
