@@ -10,9 +10,9 @@
 
 import { BurstDetector, DEFAULT_BURST_GAP_MS } from './bursts.js';
 import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.js';
-import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
 import type { DeviceInfo, Sample, SampleSink } from '../sampling/sample.js';
 import { SecondCounter } from './seconds.js';
+import { trackedStatMatcher } from './stat-policy.js';
 import { UpdatePeriodEstimator, type UpdatePeriod } from './update-period.js';
 import { DEFAULT_WINDOW_SLOTS, DEFAULT_WINDOWS_MS, StatWindows, type WindowSnapshot } from './windows.js';
 
@@ -27,10 +27,8 @@ export interface AggregatorOptions {
   windowSlots?: number;
 }
 
-/** The default tracked-stat rule plus `--burst-stat` patterns. */
-export function trackedStatMatcher(extra: readonly RegExp[] = []): (name: string) => boolean {
-  return (name) => ALLOWANCE_EXCEEDED.test(name) || extra.some((re) => re.test(name));
-}
+/** For src/bench/cost.ts, which still imports it from here; new code takes it from stat-policy.ts. */
+export { trackedStatMatcher } from './stat-policy.js';
 
 /** A finished burst. */
 export interface BurstEvent {

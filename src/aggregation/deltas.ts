@@ -28,7 +28,7 @@
 // single input sample can release several accepted samples: a held run that
 // turns out to be a genuine reset, then the sample that decided it.
 
-import { ALLOWANCE_EXCEEDED } from './ena-stats.js';
+import { ALLOWANCE_EXCEEDED, CONNTRACK_AVAILABLE } from './stat-policy.js';
 import type { DeviceLayout, Sample } from '../sampling/sample.js';
 import { u64Less, u64Sub, u64ToNumber, u64ToString } from '../sampling/u64.js';
 
@@ -39,8 +39,6 @@ import { u64Less, u64Sub, u64ToNumber, u64ToString } from '../sampling/u64.js';
  */
 export type FailedReadKind = 'error' | 'bogus' | 'suspect';
 
-/** The gauge whose zero gives a failed ENA customer-metrics read away. */
-const CONNTRACK_AVAILABLE = 'conntrack_allowance_available';
 /** Stats the ENA device itself reports (customer metrics, SRD), as opposed to driver counters. */
 const DEVICE_SOURCED = /_allowance_(exceeded|available)$|^ena_srd_(tx|rx|eligible_tx)_pkts$/;
 /** The ENA driver's own reset counter (amzn driver 2.10+). */

@@ -4,7 +4,14 @@
 // build layouts from these tables, so a driver change is one edit here.
 //
 // Which names appear depends on device capabilities and on the kernel config
-// the driver was compiled against; the options below select them.
+// the driver was compiled against; the options below select them. The
+// customer metrics (allowance counters and conntrack gauge) are named in
+// stat-policy.ts, with what they mean and how ethburst treats them.
+
+import { CONNTRACK_AVAILABLE, CUSTOMER_METRIC_NAMES } from './stat-policy.js';
+
+/** For src/bench/cost.ts, which still imports it from here; new code takes it from stat-policy.ts. */
+export { ALLOWANCE_EXCEEDED } from './stat-policy.js';
 
 /** Global block (2.10.0+ order; 2.11-2.13 additions included). */
 export const ENA_GLOBAL_STATS: readonly string[] = [
@@ -38,17 +45,7 @@ export const ENA_GLOBAL_STATS: readonly string[] = [
  * driver prints only the names whose bit the device reports, in this order;
  * the ENI fallback path prints the first five.
  */
-export const ENA_CUSTOMER_METRICS: readonly string[] = [
-  'bw_in_allowance_exceeded',
-  'bw_out_allowance_exceeded',
-  'pps_allowance_exceeded',
-  'conntrack_allowance_exceeded',
-  'linklocal_allowance_exceeded',
-  'conntrack_allowance_available',
-];
-
-/** The allowance drop counters: what ethburst tracks by default. */
-export const ENA_ALLOWANCE_STATS: readonly string[] = ENA_CUSTOMER_METRICS.slice(0, 5);
+export const ENA_CUSTOMER_METRICS: readonly string[] = CUSTOMER_METRIC_NAMES;
 
 /** ENA Express (SRD) block, present when the device has the SRD capability. */
 export const ENA_SRD_STATS: readonly string[] = [
@@ -119,7 +116,7 @@ export const ENA_RX_AF_XDP_STATS: readonly string[] = ['xsk_need_wakeup_set', 'z
  * "increase" means nothing; consumers export them as they are.
  */
 export const ENA_GAUGE_STATS: ReadonlySet<string> = new Set([
-  'conntrack_allowance_available',
+  CONNTRACK_AVAILABLE,
   'ena_srd_mode',
   'ena_srd_resource_utilization',
   ENA_ACTIVE_QUEUES_STAT,
@@ -128,9 +125,6 @@ export const ENA_GAUGE_STATS: ReadonlySet<string> = new Set([
 export function isEnaGauge(name: string): boolean {
   return ENA_GAUGE_STATS.has(name);
 }
-
-/** `*_allowance_exceeded`, the default tracked stats of every driver. */
-export const ALLOWANCE_EXCEEDED = /_allowance_exceeded$/;
 
 export interface EnaStatOptions {
   /** Per-queue stats for queues 0..queues-1 (2.16+: max_num_io_queues). */

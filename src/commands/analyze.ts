@@ -6,7 +6,8 @@
 // result. Bursts wait in a BurstSorter (on disk past a bound) rather than in
 // an array, so a trace with millions of them does not need memory for all.
 
-import { Aggregator, trackedStatMatcher, type BurstEvent, type StatTotals } from '../aggregation/aggregator.js';
+import { Aggregator, type BurstEvent, type StatTotals } from '../aggregation/aggregator.js';
+import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote } from '../aggregation/update-period.js';
 import { BurstSorter } from '../analysis/burst-sort.js';
 import { defineCommand } from '../cli/command.js';

@@ -5,11 +5,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { defineCommand } from '../cli/command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
 import { samplingNotice } from '../sampling/discovery.js';
-import { ALLOWANCE_EXCEEDED } from '../aggregation/ena-stats.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../export/exporter.js';
 import { DeviceRegistry } from '../state/device-registry.js';
-import { trackedStatMatcher } from '../aggregation/aggregator.js';
+import { exportedStatMatcher, trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../sources/replay.js';
@@ -100,11 +99,7 @@ export default defineCommand({
           })
         : undefined;
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
-    const include = flags['stat-include'];
-    const exclude = flags['stat-exclude'];
-    const exportStat = (stat: string): boolean =>
-      (ALLOWANCE_EXCEEDED.test(stat) || stat === 'conntrack_allowance_available' || trackedStat(stat) || include.some((re) => re.test(stat))) &&
-      !exclude.some((re) => re.test(stat));
+    const exportStat = exportedStatMatcher({ burstStats: flags['burst-stat'], include: flags['stat-include'], exclude: flags['stat-exclude'] });
 
     // Every usage problem is found before anything starts.
     let source: StatsSource;

@@ -6,7 +6,7 @@
 
 import type { ReadStream, WriteStream } from 'node:tty';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { trackedStatMatcher } from '../aggregation/aggregator.js';
+import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { defineCommand } from '../cli/command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
 import { NativeSource } from '../sampling/native-source.js';

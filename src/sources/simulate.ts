@@ -14,7 +14,8 @@
 
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { BurstEvent } from '../aggregation/aggregator.js';
-import { ENA_ALLOWANCE_STATS, enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
+import { enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
+import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE } from '../aggregation/stat-policy.js';
 import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 
 /** A scripted burst: `packets` spread over the ticks in (startMs, startMs + durationMs]. */
@@ -145,9 +146,9 @@ class SimDevice {
     this.cur = new Float64Array(n);
     const idx = layout.index;
     const weights = [1, 1, 1.5, 0.3, 0.5];
-    this.schedules = ENA_ALLOWANCE_STATS.map((s, i) => new StatSchedule(s, idx.get(s) ?? -1, weights[i] ?? 1)).filter((s) => s.pos >= 0);
+    this.schedules = ALLOWANCE_STATS.map((s, i) => new StatSchedule(s, idx.get(s) ?? -1, weights[i] ?? 1)).filter((s) => s.pos >= 0);
     this.allowPos = Int32Array.from(this.schedules.map((s) => s.pos));
-    this.gaugePos = idx.get('conntrack_allowance_available') ?? -1;
+    this.gaugePos = idx.get(CONNTRACK_AVAILABLE) ?? -1;
     this.totalResetsPos = idx.get('total_resets') ?? -1;
 
     // Counters that move every tick, with their mean step per tick.

@@ -5,7 +5,7 @@
 // states) and the aggregator knows the burst in progress exactly, so
 // nothing is re-derived here.
 
-import { trackedStatMatcher } from '../aggregation/aggregator.js';
+import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import type { StatsSource } from '../sampling/sample.js';
 import { DeviceRegistry } from '../state/device-registry.js';
 import type { BurstRecord } from '../state/recent-bursts.js';

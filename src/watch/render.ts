@@ -1,6 +1,7 @@
 // A WatchSnapshot as lines of text, fitted to a terminal of a given size.
 // Pure: no I/O, no clock; the tests feed it snapshots and read the lines.
 
+import { shortStatName, statRank } from '../aggregation/stat-policy.js';
 import { WATCH_WINDOW_MS, type WatchSnapshot } from './feed.js';
 import { summarize, type RowSummary } from './summary.js';
 
@@ -15,15 +16,10 @@ export interface RenderOptions {
 
 const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const ZERO = '·';
-const STAT_ORDER = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded'];
 const natural = new Intl.Collator('en', { numeric: true }).compare;
 const int = new Intl.NumberFormat('en-US');
 
 const sgr = (on: boolean, code: string, text: string): string => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
-
-export function shortStat(stat: string): string {
-  return stat.replace(/_allowance_exceeded$/, '');
-}
 
 export function compact(n: number): string {
   if (n >= 1e9) return `${+(n / 1e9).toFixed(1)}G`;
@@ -92,10 +88,10 @@ export function renderScreen(snap: WatchSnapshot, o: RenderOptions): string[] {
   const utc = o.utc ?? false;
 
   const series = [...snap.series].sort(
-    (a, b) => natural(a.device, b.device) || rank(a.stat) - rank(b.stat) || natural(a.stat, b.stat),
+    (a, b) => natural(a.device, b.device) || statRank(a.stat) - statRank(b.stat) || natural(a.stat, b.stat),
   );
   const devW = Math.min(16, Math.max(6, ...series.map((s) => s.device.length)));
-  const statW = Math.min(22, Math.max(4, ...series.map((s) => shortStat(s.stat).length)));
+  const statW = Math.min(22, Math.max(4, ...series.map((s) => shortStatName(s.stat).length)));
   const numW = 8;
   const fixed = devW + 1 + statW + 1 + 1 + numW + 1 + numW + 1 + 7 + 2;
   const sparkW = Math.max(10, Math.min(WATCH_WINDOW_MS / 1000, width - fixed - 34));
@@ -130,7 +126,7 @@ export function renderScreen(snap: WatchSnapshot, o: RenderOptions): string[] {
     hidden = rows.length - shown.length;
   }
   for (const r of shown) {
-    const label = `${fit(r.device, devW)} ${fit(shortStat(r.stat), statW)} `;
+    const label = `${fit(r.device, devW)} ${fit(shortStatName(r.stat), statW)} `;
     const nums = `${fit(r.nowRate > 0 ? compact(r.nowRate) : '0', numW, true)} ${fit(r.peakRate > 0 ? compact(r.peakRate) : '0', numW, true)} ${fit(String(r.secondsWithDrops), 7, true)}  `;
     const last = fit(lastBurstText(r, snap.nowMs, utc), lastW);
     lines.push(`${r.active ? sgr(c, '1', label) : label}${sparkline(r.spark, c, r.covered)} ${nums}${r.series.open ? sgr(c, '31;1', last) : last}`);
@@ -155,9 +151,4 @@ function footerLines(snap: WatchSnapshot, width: number, c: boolean): string[] {
   if (slow.length > 0) out.push(sgr(c, '33', fit(slow.join(' · '), width)));
   out.push(snap.problem ? sgr(c, '97;41', fit(snap.problem, width)) : '');
   return out;
-}
-
-function rank(stat: string): number {
-  const i = STAT_ORDER.indexOf(stat);
-  return i < 0 ? STAT_ORDER.length : i;
 }

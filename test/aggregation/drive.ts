@@ -4,7 +4,8 @@
 // failed reads on fixed schedules. Used by the allocation test and the
 // throughput script, so neither measures a source's own costs.
 
-import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../src/aggregation/ena-stats.js';
+import { enaStatNames } from '../../src/aggregation/ena-stats.js';
+import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { makeLayout, type Sample, type SampleSink } from '../../src/sampling/sample.js';
 
 const TWO_32 = 4294967296;
@@ -26,7 +27,7 @@ export class Drive {
   ) {
     const names = enaStatNames({ queues });
     const layout = makeLayout(1, names);
-    this.allow = Int32Array.from(ENA_ALLOWANCE_STATS.map((s) => layout.index.get(s)!));
+    this.allow = Int32Array.from(ALLOWANCE_STATS.map((s) => layout.index.get(s)!));
     const moving: number[] = [];
     names.forEach((n, i) => {
       if (/_(cnt|bytes|doorbells|napi_comp|tx_poll|csum_good)$|^ena_admin_q_(submitted|completed)_cmd$/.test(n)) moving.push(i);

@@ -1,7 +1,7 @@
 // One hand-built trace per rule of issue 3's "Semantics" section.
 
 import { describe, expect, it } from 'vitest';
-import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
+import { trackedStatMatcher } from '../../src/aggregation/stat-policy.js';
 import { ena, runRecords, T0, type Rec } from './helpers.js';
 
 const PPS = 'pps_allowance_exceeded';

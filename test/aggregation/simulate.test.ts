@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.js';
-import { ENA_ALLOWANCE_STATS, enaStatNames, ENA_GAUGE_STATS } from '../../src/aggregation/ena-stats.js';
+import { enaStatNames, ENA_GAUGE_STATS } from '../../src/aggregation/ena-stats.js';
+import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { DEFAULT_SIM_START_MS, SimulateSource, type SimulateOptions } from '../../src/sources/simulate.js';
 import { collect } from './helpers.js';
 
@@ -21,7 +22,7 @@ describe('enaStatNames', () => {
     const names = enaStatNames({ queues: 2 });
     expect(names.slice(0, 2)).toEqual(['total_resets', 'reset_fail']);
     const i = names.indexOf('bw_in_allowance_exceeded');
-    expect(names.slice(i, i + 6)).toEqual([...ENA_ALLOWANCE_STATS, 'conntrack_allowance_available']);
+    expect(names.slice(i, i + 6)).toEqual([...ALLOWANCE_STATS, 'conntrack_allowance_available']);
     expect(names[i + 6]).toBe('ena_srd_mode');
     expect(names.indexOf('ena_admin_q_aborted_cmd')).toBeLessThan(names.indexOf('queue_0_tx_tx_poll'));
     expect(names.indexOf('num_of_active_io_queues')).toBe(names.indexOf('queue_0_tx_tx_poll') - 1);
@@ -83,7 +84,7 @@ describe('SimulateSource ground truth', () => {
       for (const dev of sim.deviceNames()) {
         const ev = sim.events.filter((e) => e.device === dev && e.detectable);
         const failed = ev.filter((e) => e.kind !== 'reset').length;
-        for (const stat of ENA_ALLOWANCE_STATS) {
+        for (const stat of ALLOWANCE_STATS) {
           const t = agg.totals().find((x) => x.device === dev && x.stat === stat)!;
           expect(t.failedReads).toBe(failed);
           expect(t.resets).toBe(ev.filter((e) => e.kind === 'reset' && e.statsReset.includes(stat)).length);

@@ -9,7 +9,8 @@
 // sampler's ring; its own cost is measured separately and subtracted.
 
 import { Aggregator } from '../../build/dist/src/aggregation/aggregator.js';
-import { ENA_ALLOWANCE_STATS, enaStatNames } from '../../build/dist/src/aggregation/ena-stats.js';
+import { enaStatNames } from '../../build/dist/src/aggregation/ena-stats.js';
+import { ALLOWANCE_STATS } from '../../build/dist/src/aggregation/stat-policy.js';
 import { makeLayout } from '../../build/dist/src/sampling/sample.js';
 
 const devices = Number(process.argv[2] ?? 8);
@@ -20,7 +21,7 @@ const TWO_32 = 4294967296;
 function makeDrive() {
   const names = enaStatNames({ queues });
   const layout = makeLayout(1, names);
-  const allow = Int32Array.from(ENA_ALLOWANCE_STATS.map((s) => layout.index.get(s)));
+  const allow = Int32Array.from(ALLOWANCE_STATS.map((s) => layout.index.get(s)));
   const moving = Int32Array.from(names.flatMap((n, i) => (/_(cnt|bytes|doorbells|napi_comp|tx_poll|csum_good)$/.test(n) ? [i] : [])));
   const views = [];
   const curs = [];

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aggregator } from '../../src/aggregation/aggregator.js';
-import { ENA_ALLOWANCE_STATS } from '../../src/aggregation/ena-stats.js';
+import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { ReplaySource } from '../../src/sources/replay.js';
 import { finished, startCli, type Result } from '../helpers/cli.js';
 import { value, type Parsed } from '../helpers/exposition.js';
@@ -126,7 +126,7 @@ const OTHERS: Scenario[] = [
 function story(bursts: { stat: string; increase: number }[], raw: (stat: string) => number, resets: (stat: string) => number, failed: number): Truth {
   const short = (s: string): Stat => s.replace('_allowance_exceeded', '') as Stat;
   const t: Truth = { bursts: bursts.map((b) => [short(b.stat), b.increase]), raw: {}, resets: {}, failed };
-  for (const stat of ENA_ALLOWANCE_STATS) {
+  for (const stat of ALLOWANCE_STATS) {
     const r = raw(stat);
     if (r !== 0) t.raw[short(stat)] = r;
     const n = resets(stat);
@@ -217,7 +217,7 @@ async function analyzeOffline(trace: string): Promise<Map<string, Truth>> {
   await source.run(agg);
   const raw = new Map<string, Map<string, number>>();
   for (const device of agg.deviceNames()) {
-    raw.set(device, new Map(ENA_ALLOWANCE_STATS.map((s) => [s, Number(agg.rawValue(device, s) ?? Number.NaN)])));
+    raw.set(device, new Map(ALLOWANCE_STATS.map((s) => [s, Number(agg.rawValue(device, s) ?? Number.NaN)])));
   }
   agg.finish(source.lastTimeMs);
   const out = new Map<string, Truth>();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportedStatMatcher } from '../../src/aggregation/stat-policy.js';
 import type { Exporter } from '../../src/export/exporter.js';
 import { testExporter, type TestExporterOptions } from '../helpers/exporter.js';
 import { ReplaySource } from '../../src/sources/replay.js';
@@ -12,7 +13,7 @@ import { SimulateSource } from '../../src/sources/simulate.js';
 import { has, havePromtool, parseExposition, promtoolCheckMetrics, value } from '../helpers/exposition.js';
 
 const T0 = 1_764_000_000_000;
-const DEFAULT_EXPORT = (s: string) => /_allowance_exceeded$/.test(s) || s === 'conntrack_allowance_available';
+const DEFAULT_EXPORT = exportedStatMatcher();
 
 function exporter(opts: TestExporterOptions = {}): Exporter {
   return testExporter({ exportStat: DEFAULT_EXPORT, version: '9.9.9', now: () => T0 + 60_000, ...opts });

@@ -3,7 +3,7 @@
 // sampling, 2 s burst gap, the default tracked stats, every stat exported,
 // no log and no default process metrics. Samples go to `.registry`.
 
-import { trackedStatMatcher } from '../../src/aggregation/aggregator.js';
+import { trackedStatMatcher } from '../../src/aggregation/stat-policy.js';
 import { Exporter, type ExporterOptions } from '../../src/export/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { DeviceRegistry, type RegistryOptions } from '../../src/state/device-registry.js';
