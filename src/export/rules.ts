@@ -16,7 +16,10 @@
 // Annotations use only $labels, never $value: the text is then exactly
 // predictable, which the promtool unit tests rely on.
 
+import { Document, Scalar, isMap, isScalar, visit } from 'yaml';
+import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE, type AllowanceStat } from '../aggregation/stat-policy.js';
 import { UsageError } from '../errors.js';
+import { statMetric } from './metric-names.js';
 
 export interface AlertingRule {
   readonly alert: string;
@@ -51,16 +54,6 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   runbookBase: 'https://github.com/OWNER/ethburst/blob/main/deploy/RUNBOOK.md',
 };
 
-/** The five ENA allowance counters, by raw stat name. */
-export const ALLOWANCE_STATS = [
-  'bw_in_allowance_exceeded',
-  'bw_out_allowance_exceeded',
-  'pps_allowance_exceeded',
-  'conntrack_allowance_exceeded',
-  'linklocal_allowance_exceeded',
-] as const;
-export type AllowanceStat = (typeof ALLOWANCE_STATS)[number];
-
 /** Bursts longer than this many seconds raise EnaLongAllowanceBurst; must be a bucket bound of ethtool_burst_duration_seconds. */
 export const LONG_BURST_SECONDS = 1;
 /** EnaConntrackAllowanceLow threshold, in connections the instance can still track. */
@@ -68,50 +61,45 @@ export const CONNTRACK_LOW = 5000;
 
 interface AllowanceAlert {
   readonly alert: string;
-  readonly stat: AllowanceStat;
   readonly severity: 'warning' | 'critical';
   readonly summary: string;
   readonly what: string;
 }
 
-const ALLOWANCE_ALERTS: readonly AllowanceAlert[] = [
-  {
+/** One alert per allowance counter (the type makes a new counter need one), in the order they are written out. */
+const ALLOWANCE_ALERTS: Readonly<Record<AllowanceStat, AllowanceAlert>> = {
+  linklocal_allowance_exceeded: {
     alert: 'EnaLinkLocalAllowanceExceeded',
-    stat: 'linklocal_allowance_exceeded',
     severity: 'warning',
     summary: 'Link-local (DNS/IMDS/NTP) packets dropped on {{ $labels.device }} of {{ $labels.instance }}',
     what:
       'exceeded the per-ENI packet-per-second limit for traffic to link-local services (Amazon DNS resolver, instance metadata, Amazon Time Sync; 1024 PPS per ENI for the resolver). Expect DNS timeouts and retries on this node',
   },
-  {
+  pps_allowance_exceeded: {
     alert: 'EnaPpsAllowanceExceeded',
-    stat: 'pps_allowance_exceeded',
     severity: 'warning',
     summary: 'Packets dropped or queued for the instance PPS allowance on {{ $labels.device }} of {{ $labels.instance }}',
     what: "exceeded the instance type's packets-per-second allowance (bidirectional, shared by all ENIs of the instance)",
   },
-  {
+  bw_in_allowance_exceeded: {
     alert: 'EnaBwInAllowanceExceeded',
-    stat: 'bw_in_allowance_exceeded',
     severity: 'warning',
     summary: 'Inbound packets dropped or queued for the bandwidth allowance on {{ $labels.device }} of {{ $labels.instance }}',
     what: "exceeded the instance type's inbound aggregate bandwidth allowance (often in bursts far shorter than the scrape interval)",
   },
-  {
+  bw_out_allowance_exceeded: {
     alert: 'EnaBwOutAllowanceExceeded',
-    stat: 'bw_out_allowance_exceeded',
     severity: 'warning',
     summary: 'Outbound packets dropped or queued for the bandwidth allowance on {{ $labels.device }} of {{ $labels.instance }}',
     what: "exceeded the instance type's outbound aggregate bandwidth allowance (often in bursts far shorter than the scrape interval)",
   },
-  {
+  conntrack_allowance_exceeded: {
     alert: 'EnaConntrackAllowanceExceeded',
-    stat: 'conntrack_allowance_exceeded',
     severity: 'critical',
     summary: 'New connections dropped: connection-tracking allowance exhausted on {{ $labels.instance }} ({{ $labels.device }})',
     what: 'hit the maximum number of tracked connections of the instance type, so packets of new connections were dropped',
   },
-];
+};
 
 function q(s: string): string {
   // PromQL string literals accept Go-style escapes; JSON's are a subset.
@@ -127,18 +115,18 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
   const job = `job=${q(opts.job)}`;
   const alerts: AlertingRule[] = [];
 
-  for (const a of ALLOWANCE_ALERTS) {
+  for (const [stat, a] of Object.entries(ALLOWANCE_ALERTS) as [AllowanceStat, AllowanceAlert][]) {
     alerts.push({
       alert: a.alert,
       // A single counter's increase() is > 0 exactly when the counter rose
       // between two samples in the window (a drop to 0 on a driver reset
       // counts as a reset, not as drops); 5m holds >= 4 scrapes at 60 s.
-      expr: `increase(ethtool_${a.stat}_total[5m]) > 0`,
+      expr: `increase(${statMetric(stat).metric}[5m]) > 0`,
       keep_firing_for: '10m',
       labels: { severity: a.severity },
       annotations: {
         summary: a.summary,
-        description: `ENA interface {{ $labels.device }} on {{ $labels.instance }} counted ${a.stat} in the last 5 minutes: the interface ${a.what}. ethburst samples every 100 ms; see the ethburst dashboard for seconds with drops and burst durations.`,
+        description: `ENA interface {{ $labels.device }} on {{ $labels.instance }} counted ${stat} in the last 5 minutes: the interface ${a.what}. ethburst samples every 100 ms; see the ethburst dashboard for seconds with drops and burst durations.`,
         runbook_url: runbook(opts, a.alert),
       },
     });
@@ -148,13 +136,13 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
     alert: 'EnaConntrackAllowanceLow',
     // A gauge: one sample is enough at any scrape interval. The value is
     // instance-wide; secondary ENIs may report it late (amzn-drivers#291).
-    expr: `ethtool_conntrack_allowance_available < ${CONNTRACK_LOW}`,
+    expr: `${statMetric(CONNTRACK_AVAILABLE).metric} < ${CONNTRACK_LOW}`,
     for: '5m',
     labels: { severity: 'warning' },
     annotations: {
       summary: 'Fewer than ' + String(CONNTRACK_LOW) + ' trackable connections left on {{ $labels.instance }} ({{ $labels.device }})',
       description:
-        'ENA interface {{ $labels.device }} on {{ $labels.instance }} has reported conntrack_allowance_available below ' +
+        `ENA interface {{ $labels.device }} on {{ $labels.instance }} has reported ${CONNTRACK_AVAILABLE} below ` +
         String(CONNTRACK_LOW) +
         ' for 5 minutes. When it reaches 0, packets of new connections are dropped (conntrack_allowance_exceeded).',
       runbook_url: runbook(opts, 'EnaConntrackAllowanceLow'),
@@ -233,7 +221,7 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
     },
   });
 
-  const rateAll = ALLOWANCE_STATS.map((s) => `label_replace(rate(ethtool_${s}_total[5m]), "stat", ${q(s)}, "", "")`).join('\nor\n');
+  const rateAll = ALLOWANCE_STATS.map((s) => `label_replace(rate(${statMetric(s).metric}[5m]), "stat", ${q(s)}, "", "")`).join('\nor\n');
   const recording: RecordingRule[] = [
     // One series name for the five allowance counters, told apart by stat,
     // so a dashboard or an ad-hoc query over days needs one selector.
@@ -263,78 +251,34 @@ export function alertNames(groups: readonly RuleGroup[] = ruleGroups()): string[
 }
 
 // ---------------------------------------------------------------------------
-// Output. A small YAML writer, because `ethburst rules` runs in production
-// images without dev dependencies, and JSON (valid YAML) would make the
-// committed files hard to review.
+// Output, through the `yaml` package (a runtime dependency, so `ethburst
+// rules` works in production images). YAML 1.1 mode quotes what YAML 1.1
+// parsers (Prometheus's yaml.v2 lineage, PyYAML) would read as booleans or
+// null. Two choices are ours: PromQL is always a literal block (no escaped
+// quotes, as in kube-prometheus and the AMP documentation), and annotation
+// texts, with their {{ templates }}, are always double-quoted.
 
-type Yaml = string | number | boolean | readonly Yaml[] | { readonly [k: string]: Yaml | undefined };
+type YamlValue = string | number | boolean | readonly YamlValue[] | { readonly [k: string]: YamlValue | undefined };
 
-// Colons are fine inside a plain scalar unless followed by a space, so
-// recording-rule names stay unquoted.
-const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./:-]*(?<!:)$/;
-const DURATION_LIKE = /^[0-9]+(ms|s|m|h|d|w|y)$/;
-// YAML 1.1 parsers (PyYAML, Go yaml.v2) read these as booleans or null.
-const RESERVED = /^(true|false|yes|no|on|off|y|n|null|~)$/i;
-
-function scalar(s: string | number | boolean): string {
-  if (typeof s !== 'string') return String(s);
-  if ((PLAIN.test(s) && !RESERVED.test(s)) || DURATION_LIKE.test(s)) return s;
-  // Double-quoted YAML accepts JSON's escapes.
-  return JSON.stringify(s);
-}
-
-function blockLines(s: string, pad: string): string[] {
-  const body = s.endsWith('\n') ? s.slice(0, -1) : s;
-  if (/^\s/.test(body) || body.includes('\r') || body.includes('\t')) throw new Error('block scalar must not start with white space or contain tabs/CR');
-  return body.split('\n').map((l) => (l === '' ? '' : pad + l));
-}
-
-function isMultiLine(v: Yaml | undefined): v is string {
-  return typeof v === 'string' && v.includes('\n');
-}
-
-// PromQL reads best as a literal block: no escaped quotes, as in
-// kube-prometheus and the AMP documentation.
 const BLOCK_KEYS = new Set(['expr']);
+const QUOTED_MAPS = new Set(['annotations']);
 
-function emit(v: Yaml, indent: number): string[] {
-  const pad = ' '.repeat(indent);
-  if (Array.isArray(v)) {
-    const out: string[] = [];
-    for (const item of v as readonly Yaml[]) {
-      if (isMultiLine(item)) {
-        out.push(`${pad}- ${item.endsWith('\n') ? '|' : '|-'}`, ...blockLines(item, pad + '  '));
-      } else if (typeof item !== 'object') {
-        out.push(`${pad}- ${scalar(item)}`);
-      } else if (Array.isArray(item)) {
-        throw new Error('nested sequences are not supported');
-      } else {
-        const sub = emit(item, indent + 2);
-        if (sub.length === 0) out.push(`${pad}- {}`);
-        else out.push(`${pad}- ${sub[0]!.slice(indent + 2)}`, ...sub.slice(1));
-      }
-    }
-    return out;
-  }
-  if (typeof v !== 'object') return [pad + scalar(v)];
-  const out: string[] = [];
-  for (const [k, val] of Object.entries(v)) {
-    if (val === undefined) continue;
-    const key = `${pad}${scalar(k)}:`;
-    if (isMultiLine(val) || (BLOCK_KEYS.has(k) && typeof val === 'string' && !/^\s/.test(val))) out.push(`${key} ${val.endsWith('\n') ? '|' : '|-'}`, ...blockLines(val, pad + '  '));
-    else if (typeof val !== 'object') out.push(`${key} ${scalar(val)}`);
-    else if (Array.isArray(val) && val.length === 0) out.push(`${key} []`);
-    else if (!Array.isArray(val) && Object.keys(val).length === 0) out.push(`${key} {}`);
-    else out.push(key, ...emit(val, indent + 2));
-  }
-  return out;
+/** `doc` as YAML, with `comment` (lines without their `#`) above it. */
+export function toYaml(doc: YamlValue, comment?: string): string {
+  const d = new Document(doc, { version: '1.1' });
+  visit(d, {
+    Pair(_, pair) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      const v = pair.value;
+      if (isScalar(v) && typeof v.value === 'string' && (BLOCK_KEYS.has(key) || v.value.includes('\n'))) v.type = Scalar.BLOCK_LITERAL;
+      if (QUOTED_MAPS.has(key) && isMap(v)) for (const item of v.items) if (isScalar(item.value) && typeof item.value.value === 'string') item.value.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  if (comment !== undefined && d.contents) d.contents.commentBefore = comment.replace(/^/gm, ' ');
+  return d.toString({ lineWidth: 0, blockQuote: 'literal' });
 }
 
-export function toYaml(doc: Yaml): string {
-  return `${emit(doc, 0).join('\n')}\n`;
-}
-
-function groupsDoc(groups: readonly RuleGroup[]): Yaml {
+function groupsDoc(groups: readonly RuleGroup[]): YamlValue {
   return { groups: groups.map((g) => ({ name: g.name, rules: g.rules.map((r) => ({ ...r })) })) };
 }
 
@@ -382,25 +326,24 @@ export function checkRenderOptions(o: RenderOptions): void {
 export function renderRules(o: RenderOptions): string {
   checkRenderOptions(o);
   const groups = ruleGroups(o);
-  const header = `# Generated by \`ethburst rules --format ${o.format}\` from src/export/rules.ts; do not edit.\n`;
+  const header = `Generated by \`ethburst rules --format ${o.format}\` from src/export/rules.ts; do not edit.`;
   const meta = { name: 'ethburst', namespace: o.namespace, labels: { 'app.kubernetes.io/name': 'ethburst', 'app.kubernetes.io/part-of': 'ethburst' } };
   switch (o.format) {
     case 'prometheus':
-      return header + toYaml(groupsDoc(groups));
+      return toYaml(groupsDoc(groups), header);
     case 'operator':
-      return (
-        header +
-        toYaml({
+      return toYaml(
+        {
           apiVersion: 'monitoring.coreos.com/v1',
           kind: 'PrometheusRule',
           metadata: meta,
           spec: groupsDoc(groups),
-        })
+        },
+        header,
       );
     case 'ack':
-      return (
-        header +
-        toYaml({
+      return toYaml(
+        {
           apiVersion: 'prometheusservice.services.k8s.aws/v1alpha1',
           kind: 'RuleGroupsNamespace',
           metadata: meta,
@@ -411,7 +354,8 @@ export function renderRules(o: RenderOptions): string {
             // The string is exactly the rules file AMP receives.
             configuration: toYaml(groupsDoc(groups)),
           },
-        })
+        },
+        header,
       );
   }
 }
