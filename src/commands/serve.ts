@@ -8,7 +8,7 @@ import { samplingNotice } from '../sampling/discovery.js';
 import { InputError, UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../export/exporter.js';
 import { DeviceRegistry } from '../state/device-registry.js';
-import { exportedStatMatcher, trackedStatMatcher } from '../aggregation/stat-policy.js';
+import { exportedStatMatcher, statPolicyView, trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../sources/replay.js';
@@ -157,14 +157,15 @@ export default defineCommand({
     const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });
     const assets = pageAssets();
     const servers: WebServer[] = [];
-    const server = createServer({ exporter, log, describe, assets, role: apiListen ? 'node' : 'all', ...(web ? { web } : {}) });
+    const policy = statPolicyView(flags['burst-stat']);
+    const server = createServer({ exporter, log, describe, assets, policy, role: apiListen ? 'node' : 'all', ...(web ? { web } : {}) });
     servers.push(server);
     const port = await listenOn(server, listen[0], listen[1]);
     const fields: Record<string, unknown> = { listen: `${listen[0]}:${port}` };
     if (apiListen) {
       // The same web config (TLS, basic auth) guards the API listener too:
       // loopback is reachable by every pod on a hostNetwork node.
-      const api = createServer({ exporter, log, describe, assets, role: 'all', ...(web ? { web } : {}) });
+      const api = createServer({ exporter, log, describe, assets, policy, role: 'all', ...(web ? { web } : {}) });
       servers.push(api);
       try {
         fields['api_listen'] = `${apiListen[0]}:${await listenOn(api, apiListen[0], apiListen[1])}`;

@@ -11,9 +11,11 @@ import type { Socket } from 'node:net';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseDuration } from '../cli/duration.js';
+import { statPolicyView, type StatPolicyView } from '../aggregation/stat-policy.js';
 import type { Exporter } from './exporter.js';
 import type { Logger } from '../log.js';
 import { oneLine } from '../errors.js';
+import { statMetric } from './metric-names.js';
 import { BasicAuth, type TlsSettings, type WebConfig, type WebConfigSource } from './web-config.js';
 
 const gzipAsync = promisify(gzip);
@@ -74,6 +76,8 @@ export interface ServerOptions {
   readonly role?: 'all' | 'node';
   /** TLS, basic auth and extra headers; plain HTTP without auth when absent. */
   readonly web?: WebConfigSource;
+  /** The stat policy /api/devices gives the page (its `--burst-stat`); the default one when absent. */
+  readonly policy?: StatPolicyView;
 }
 
 /**
@@ -180,6 +184,8 @@ export function createServer(opts: ServerOptions): WebServer {
   const role = opts.role ?? 'all';
   const auth = new BasicAuth();
   const initialTls = opts.web?.current().tls ?? null;
+  const policyView = opts.policy ?? statPolicyView();
+  const policy = { ...policyView, gaugeMetric: statMetric(policyView.gaugeStat).metric };
 
   async function route(req: IncomingMessage, res: ServerResponse, web: WebConfig | null): Promise<void> {
     if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414, 'URI too long');
@@ -244,7 +250,7 @@ export function createServer(opts: ServerOptions): WebServer {
         return;
       }
       case '/api/devices':
-        json(res, { ...describeSource(), devices: registry.views(), readiness: registry.readiness() });
+        json(res, { ...describeSource(), policy, devices: registry.views(), readiness: registry.readiness() });
         return;
       case '/': {
         const page = opts.assets?.('/');

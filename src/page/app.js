@@ -36,7 +36,9 @@
   const CONNTRACK_POINTS = 150;
   const CONNTRACK_EVERY = 2;
   const COLORS = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#be185d', '#4d7c0f'];
-  const STAT_ORDER = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded'];
+  // Allowance counters (their order and short labels) and the conntrack gauge: the server's stat policy, from /api/devices.
+  const allowanceRank = (stat) => state.policy.allowanceStats.indexOf(stat);
+  const shortName = (stat) => state.policy.shortNames[stat] ?? stat;
 
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -201,6 +203,7 @@
     backoff: new Map(),
     conntrackNow: new Map(),
     conntrack: { t: [], byDevice: new Map() },
+    policy: { allowanceStats: [], shortNames: {}, gaugeMetric: null },
     reachable: null,
     failingSince: 0,
     lastOk: 0,
@@ -324,6 +327,7 @@
     const r = await getJSON('/api/devices');
     state.devices = r.devices;
     state.source = r.source;
+    if (r.policy) state.policy = r.policy;
     // Why the page may stay empty (no ENA device here) and what to try.
     const n = $('notice');
     n.textContent = r.notice || '';
@@ -347,7 +351,8 @@
 
   /** The few series the page needs from /metrics, by name and device. */
   function parseMetrics(text) {
-    const want = /^(ethburst_device_interval_seconds|ethburst_backoff_events_total|ethtool_conntrack_allowance_available)\{[^}]*device="([^"]*)"[^}]*\} ([^ \n]+)/gm;
+    const gauge = state.policy.gaugeMetric ? `|${state.policy.gaugeMetric}` : '';
+    const want = new RegExp(`^(ethburst_device_interval_seconds|ethburst_backoff_events_total${gauge})\\{[^}]*device="([^"]*)"[^}]*\\} ([^ \\n]+)`, 'gm');
     const interval = new Map();
     const backoff = new Map();
     const conntrack = new Map();
@@ -395,7 +400,9 @@
     state.poll++;
     if (slow) {
       await refreshSeriesList();
-      await Promise.all([fetchDevices(), getJSON('/metrics').then(parseMetrics, () => {})]);
+      // Parsed after /api/devices has said which series is the conntrack gauge.
+      const [, metrics] = await Promise.all([fetchDevices(), getJSON('/metrics').catch(() => null)]);
+      if (metrics !== null) parseMetrics(metrics);
     } else if (state.poll % CONNTRACK_EVERY === 0 && state.conntrack.byDevice.size > 0) {
       getJSON('/metrics').then(parseMetrics, () => {});
     }
@@ -493,7 +500,7 @@
     card.innerHTML = `<div class="card-head"><span class="name">${esc(s.device)} · ${esc(s.stat)}</span>
       <span class="meta muted"></span><button type="button" class="live-btn" hidden>back to live</button></div><div class="chart"></div>`;
     $('charts').appendChild(card);
-    const color = COLORS[STAT_ORDER.indexOf(s.stat) >= 0 ? STAT_ORDER.indexOf(s.stat) : index % COLORS.length];
+    const color = COLORS[allowanceRank(s.stat) >= 0 ? allowanceRank(s.stat) : index % COLORS.length];
     const el = card.querySelector('.chart');
     const c = { series: s, card, el, meta: card.querySelector('.meta'), live: card.querySelector('.live-btn'), zoom: null, u: null };
     const opts = {
@@ -558,7 +565,7 @@
 
   function renderCharts() {
     const list = charted();
-    list.sort((a, b) => natural(a.device, b.device) || STAT_ORDER.indexOf(a.stat) - STAT_ORDER.indexOf(b.stat) || natural(a.stat, b.stat));
+    list.sort((a, b) => natural(a.device, b.device) || allowanceRank(a.stat) - allowanceRank(b.stat) || natural(a.stat, b.stat));
     const sig = list.map((s) => s.key).join('|');
     if (sig !== state.layoutSig) {
       const keep = new Set(list.map((s) => s.key));
@@ -597,7 +604,7 @@
     more.hidden = activeHidden === 0;
     $('more-button').textContent = `show ${activeHidden} more active series`;
     const byDevice = new Map();
-    for (const s of rest) if (s.lastNonZero < windowStart) (byDevice.get(s.device) ?? byDevice.set(s.device, []).get(s.device)).push(s.stat.replace(/_allowance_exceeded$/, ''));
+    for (const s of rest) if (s.lastNonZero < windowStart) (byDevice.get(s.device) ?? byDevice.set(s.device, []).get(s.device)).push(shortName(s.stat));
     const html = byDevice.size === 0 ? '' : `Quiet (no increase in the last 5 minutes; fetched every ${QUIET_EVERY} s, charted when they move): ` +
       [...byDevice].sort((a, b) => natural(a[0], b[0])).map(([d, stats]) => `<b>${esc(d)}</b> ${esc(stats.join(', '))}`).join(' · ');
     const q = $('quiet');
@@ -700,7 +707,7 @@
         <td>${refreshText(d)}</td>
         <td class="num">${conn === undefined ? '<span class="muted">n/a</span>' : fmtInt.format(conn)}</td>
         <td class="num">${agg ? compact(agg.drops) : '–'}</td>
-        <td>${openBursts.has(d.name) ? `<span class="down">${esc(openBursts.get(d.name).stat.replace(/_allowance_exceeded$/, ''))}, in progress</span>` : lb ? `${esc(lb.stat.replace(/_allowance_exceeded$/, ''))}, ${ago(now - lb.end_ms)}` : '<span class="muted">none</span>'}</td></tr>`;
+        <td>${openBursts.has(d.name) ? `<span class="down">${esc(shortName(openBursts.get(d.name).stat))}, in progress</span>` : lb ? `${esc(shortName(lb.stat))}, ${ago(now - lb.end_ms)}` : '<span class="muted">none</span>'}</td></tr>`;
     });
     const html = rows.join('') || '<tr class="empty"><td colspan="10">no device is being sampled yet</td></tr>';
     if (html !== state.healthSig) {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE } from '../../src/aggregation/stat-policy.js';
 import type { Exporter } from '../../src/export/exporter.js';
 import { testExporter } from '../helpers/exporter.js';
 import { silentLogger } from '../../src/log.js';
@@ -11,7 +12,7 @@ import { makeLayout, type Sample } from '../../src/sampling/sample.js';
 import { request } from 'node:http';
 import { createServer, parseListen, wantsGzip } from '../../src/export/server.js';
 
-const NAMES = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded'];
+const NAMES = [...ALLOWANCE_STATS];
 const layout = makeLayout(1, NAMES);
 let now = 1_764_000_000_000;
 
@@ -186,6 +187,18 @@ describe('HTTP', () => {
     expect(list.series).toContainEqual({ device: 'ens5', stat: 'pps_allowance_exceeded' });
     expect((await fetch(`${base}/api/series?device=ens5&stat=pps_allowance_exceeded&window=1h`)).status).toBe(400);
     expect((await fetch(`${base}/api/series?device=nope&stat=pps_allowance_exceeded`)).status).toBe(404);
+  });
+
+  it('/api/devices carries the stat policy the page orders, labels and reads the conntrack gauge by', async () => {
+    const { base } = await start();
+    const r = (await (await fetch(`${base}/api/devices`)).json()) as { policy: Record<string, unknown> };
+    expect(r.policy).toEqual({
+      allowanceStats: ALLOWANCE_STATS,
+      shortNames: { bw_in_allowance_exceeded: 'bw_in', bw_out_allowance_exceeded: 'bw_out', pps_allowance_exceeded: 'pps', conntrack_allowance_exceeded: 'conntrack', linklocal_allowance_exceeded: 'linklocal' },
+      gaugeStat: CONNTRACK_AVAILABLE,
+      gaugeMetric: 'ethtool_conntrack_allowance_available',
+      tracked: ['_allowance_exceeded$'],
+    });
   });
 
   it('unknown paths are 404, other methods 405 with Allow, oversized URLs 414, oversized headers 431, bodies 413', async () => {

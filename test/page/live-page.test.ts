@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { browserMissing, openBrowser, artifactPath, type Browser } from './browser.js';
 import { firstIncreaseMs, startSimulated, until, type Serving } from './serve-process.js';
 import { enaHere } from '../helpers/host.js';
+import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { startServe, type Served } from '../helpers/serve.js';
 
 // The callbacks below run in the page; tsconfig has no DOM lib, and adding
@@ -48,6 +49,8 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(response!.headers()['content-security-policy']).toMatch(/default-src 'self'/);
       expect(response!.headers()['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
       await page.waitForFunction(() => document.querySelectorAll('.card').length === 5 && [...document.querySelectorAll('.card')].every((c) => Number((c as HTMLElement).dataset['points']) > 10), null, { timeout: 10_000 });
+      // In the order of the server's stat policy (/api/devices), the page having no list of its own.
+      expect(await page.evaluate(() => [...document.querySelectorAll('.card')].map((c) => (c as HTMLElement).dataset['stat']))).toEqual(ALLOWANCE_STATS);
       // uPlot drew into a canvas of the card's size.
       const canvas = await page.locator(`${card(DEVICE, STAT)} canvas`).boundingBox();
       expect(canvas!.width).toBeGreaterThan(300);
