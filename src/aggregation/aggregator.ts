@@ -11,6 +11,7 @@
 import { BurstDetector, DEFAULT_BURST_GAP_MS } from './bursts.js';
 import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.js';
 import type { DeviceInfo, Sample, SampleSink } from '../sampling/sample.js';
+import { compareCodeUnits } from '../order.js';
 import { SecondCounter } from './seconds.js';
 import { trackedStatMatcher } from './stat-policy.js';
 import { UpdatePeriodEstimator, type UpdatePeriod } from './update-period.js';
@@ -487,9 +488,4 @@ class Receiver implements DeltaReceiver {
   failedRead(_d: DeviceDeltas, timeMs: number, kind: FailedReadKind): void {
     this.agg.failedRead(this.dev!, timeMs, kind);
   }
-}
-
-/** Plain code-unit order: stable across locales, unlike localeCompare. */
-export function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

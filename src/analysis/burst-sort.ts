@@ -12,6 +12,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { compareCodeUnits } from '../order.js';
 
 interface Entry<T> {
   startMs: number;
@@ -28,7 +29,7 @@ const READ_BYTES = 64 * 1024;
 const WRITE_BYTES = 1 << 20;
 
 function compare<T>(a: Entry<T>, b: Entry<T>): number {
-  return a.startMs - b.startMs || (a.device < b.device ? -1 : a.device > b.device ? 1 : a.stat < b.stat ? -1 : a.stat > b.stat ? 1 : 0);
+  return a.startMs - b.startMs || compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat);
 }
 
 /**

@@ -16,6 +16,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/pr
 import type { BurstEvent } from '../aggregation/aggregator.js';
 import { enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE } from '../aggregation/stat-policy.js';
+import { compareCodeUnits } from '../order.js';
 import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 
 /** A scripted burst: `packets` spread over the ticks in (startMs, startMs + durationMs]. */
@@ -332,7 +333,7 @@ export class SimulateSource implements StatsSource {
       }
       if (cur) out.push(cur);
     }
-    return out.sort((a, b) => a.startMs - b.startMs || cmp(a.device, b.device) || cmp(a.stat, b.stat));
+    return out.sort((a, b) => a.startMs - b.startMs || compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
   }
 
   private addBurst(b: SimBurst): void {
@@ -444,8 +445,4 @@ export class SimulateSource implements StatsSource {
     }
     sink.sample(view);
   }
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

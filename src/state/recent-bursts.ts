@@ -2,6 +2,7 @@
 // same shape `ethburst analyze --format json` prints.
 
 import type { BurstEvent } from '../aggregation/aggregator.js';
+import { compareCodeUnits } from '../order.js';
 
 export interface BurstRecord {
   device: string;
@@ -48,6 +49,6 @@ export class RecentBursts {
       if (f.stat !== undefined && r.stat !== f.stat) continue;
       out.push(r);
     }
-    return out.sort((a, b) => a.start_ms - b.start_ms || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || (a.stat < b.stat ? -1 : a.stat > b.stat ? 1 : 0));
+    return out.sort((a, b) => a.start_ms - b.start_ms || compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
   }
 }

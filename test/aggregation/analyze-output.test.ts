@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.js';
 import { BurstSorter } from '../../src/analysis/burst-sort.js';
 import { analyzeTrace } from '../../src/commands/analyze.js';
+import { compareCodeUnits } from '../../src/order.js';
 import { CLI, usageFailure } from '../helpers/cli.js';
 import { collect, ena, feed, T0, tempDir, traceFile, type Rec } from './helpers.js';
 
@@ -40,8 +41,7 @@ describe('bursts sorted past the in-memory bound', () => {
       const c = collect(agg);
       feed(agg, recs);
       agg.finish();
-      const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-      const expected = c.bursts.slice().sort((a, b) => a.startMs - b.startMs || cmp(a.device, b.device) || cmp(a.stat, b.stat));
+      const expected = c.bursts.slice().sort((a, b) => a.startMs - b.startMs || compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
       expect(expected.length).toBeGreaterThan(150);
       // The aggregator finishes bursts out of start order: the sort has work to do.
       expect(c.bursts).not.toEqual(expected);
@@ -61,7 +61,7 @@ describe('bursts sorted past the in-memory bound', () => {
     expect(s.spilledRuns).toBeGreaterThan(64);
     const got = [...s.sorted()];
     s.dispose();
-    const want = keys.map((k, i) => ({ k, i })).sort((a, b) => a.k[0] - b.k[0] || (a.k[1] < b.k[1] ? -1 : a.k[1] > b.k[1] ? 1 : 0) || (a.k[2] < b.k[2] ? -1 : a.k[2] > b.k[2] ? 1 : 0));
+    const want = keys.map((k, i) => ({ k, i })).sort((a, b) => a.k[0] - b.k[0] || compareCodeUnits(a.k[1], b.k[1]) || compareCodeUnits(a.k[2], b.k[2]));
     expect(got).toEqual(want.map((w) => w.i));
   });
 });

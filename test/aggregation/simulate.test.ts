@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.js';
 import { enaStatNames, ENA_GAUGE_STATS } from '../../src/aggregation/ena-stats.js';
 import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
+import { compareCodeUnits } from '../../src/order.js';
 import { DEFAULT_SIM_START_MS, SimulateSource, type SimulateOptions } from '../../src/sources/simulate.js';
 import { collect } from './helpers.js';
 
@@ -11,7 +12,7 @@ function runSim(options: SimulateOptions, gapMs?: number) {
   const c = collect(agg);
   while (sim.step(agg));
   agg.finish();
-  c.bursts.sort((a, b) => a.startMs - b.startMs || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || (a.stat < b.stat ? -1 : a.stat > b.stat ? 1 : 0));
+  c.bursts.sort((a, b) => a.startMs - b.startMs || compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
   return { sim, agg, c };
 }
 
