@@ -28,9 +28,6 @@ export interface AggregatorOptions {
   windowSlots?: number;
 }
 
-/** For src/bench/cost.ts, which still imports it from here; new code takes it from stat-policy.ts. */
-export { trackedStatMatcher } from './stat-policy.js';
-
 /** A finished burst. */
 export interface BurstEvent {
   device: string;

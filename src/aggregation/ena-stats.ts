@@ -10,9 +10,6 @@
 
 import { CONNTRACK_AVAILABLE, CUSTOMER_METRIC_NAMES } from './stat-policy.js';
 
-/** For src/bench/cost.ts, which still imports it from here; new code takes it from stat-policy.ts. */
-export { ALLOWANCE_EXCEEDED } from './stat-policy.js';
-
 /** Global block (2.10.0+ order; 2.11-2.13 additions included). */
 export const ENA_GLOBAL_STATS: readonly string[] = [
   'total_resets',

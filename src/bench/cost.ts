@@ -25,8 +25,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { trackedStatMatcher } from '../aggregation/aggregator.js';
-import { ALLOWANCE_EXCEEDED } from '../aggregation/ena-stats.js';
+import { exportedStatMatcher, trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { Exporter } from '../export/exporter.js';
 import { DeviceRegistry } from '../state/device-registry.js';
 import { silentLogger } from '../log.js';
@@ -130,10 +129,10 @@ export function measureBare(ctx: BenchContext, addon: NativeAddon, devices: read
 
 /** The registry and metrics as serve builds them, minus prom-client's default process metrics; samples go to `.registry`. */
 export function benchExporter(intervalMs: number, defaultMetrics: boolean): Exporter {
-  const trackedStat = trackedStatMatcher([new RegExp(BENCH_BURST_STAT)]);
-  const registry = new DeviceRegistry({ intervalMs, burstGapMs: 2000, trackedStat });
+  const burstStats = [new RegExp(BENCH_BURST_STAT)];
+  const registry = new DeviceRegistry({ intervalMs, burstGapMs: 2000, trackedStat: trackedStatMatcher(burstStats) });
   return new Exporter(registry, {
-    exportStat: (stat) => ALLOWANCE_EXCEEDED.test(stat) || stat === 'conntrack_allowance_available' || trackedStat(stat),
+    exportStat: exportedStatMatcher({ burstStats }),
     compatShowmax: false,
     log: silentLogger,
     version: version(),

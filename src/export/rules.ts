@@ -20,6 +20,9 @@ import { Document, Scalar, isMap, isScalar, visit } from 'yaml';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE, type AllowanceStat } from '../aggregation/stat-policy.js';
 import { UsageError } from '../errors.js';
 import { statMetric } from './metric-names.js';
+import { BURST_DURATION, PEAK_RATE, SECOND_INCREASE } from './metrics/bursts.js';
+import { SAMPLE_ERRORS } from './metrics/reads.js';
+import { BACKOFF_EVENTS, DEVICE_INTERVAL, MISSED_TICKS, RING_OVERRUNS, SAMPLER_INTERVAL } from './metrics/sampler.js';
 
 export interface AlertingRule {
   readonly alert: string;
@@ -54,7 +57,7 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   runbookBase: 'https://github.com/OWNER/ethburst/blob/main/deploy/RUNBOOK.md',
 };
 
-/** Bursts longer than this many seconds raise EnaLongAllowanceBurst; must be a bucket bound of ethtool_burst_duration_seconds. */
+/** Bursts longer than this many seconds raise EnaLongAllowanceBurst; must be a bucket bound of the burst duration histogram. */
 export const LONG_BURST_SECONDS = 1;
 /** EnaConntrackAllowanceLow threshold, in connections the instance can still track. */
 export const CONNTRACK_LOW = 5000;
@@ -156,7 +159,7 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
   // differently, which can invent a "long burst" out of short ones.
   const le = q(String(LONG_BURST_SECONDS));
   const longBursts = (offset: string): string =>
-    `ethtool_burst_duration_seconds_count${offset} - ignoring (le) ethtool_burst_duration_seconds_bucket{le=${le}}${offset}`;
+    `${BURST_DURATION}_count${offset} - ignoring (le) ${BURST_DURATION}_bucket{le=${le}}${offset}`;
   alerts.push({
     alert: 'EnaLongAllowanceBurst',
     expr: `(\n  (${longBursts('')})\n  -\n  (${longBursts(' offset 5m')})\n) > 0`,
@@ -178,15 +181,15 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
     // them device="all" so every alert carries one.
     expr: [
       'label_replace(',
-      '    increase(ethburst_sampler_missed_ticks_total[10m]) > 60',
+      `    increase(${MISSED_TICKS}[10m]) > 60`,
       '  or',
-      '    increase(ethburst_ring_overruns_total[10m]) > 0',
+      `    increase(${RING_OVERRUNS}[10m]) > 0`,
       '  or',
-      '    sum without (code) (increase(ethburst_sample_errors_total[10m])) > 10',
+      `    sum without (code) (increase(${SAMPLE_ERRORS}[10m])) > 10`,
       '  or',
-      '    ethburst_device_interval_seconds > ignoring (device) group_left ethburst_sampler_interval_seconds',
+      `    ${DEVICE_INTERVAL} > ignoring (device) group_left ${SAMPLER_INTERVAL}`,
       '  or',
-      '    increase(ethburst_backoff_events_total[10m]) > 0',
+      `    increase(${BACKOFF_EVENTS}[10m]) > 0`,
       '  , "device", "all", "device", ""',
       ')',
     ].join('\n'),
@@ -234,10 +237,10 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
     },
     {
       record: 'instance_device_stat:ethtool_seconds_with_drops:increase5m',
-      expr: 'increase(ethtool_second_increase_count[5m]) - ignoring (le) increase(ethtool_second_increase_bucket{le="0"}[5m])',
+      expr: `increase(${SECOND_INCREASE}_count[5m]) - ignoring (le) increase(${SECOND_INCREASE}_bucket{le="0"}[5m])`,
     },
-    { record: 'instance_device_stat:ethtool_bursts:increase5m', expr: 'increase(ethtool_burst_duration_seconds_count[5m])' },
-    { record: 'instance_device_stat:ethtool_peak_rate_per_second:max5m', expr: 'max_over_time(ethtool_peak_rate_per_second[5m])' },
+    { record: 'instance_device_stat:ethtool_bursts:increase5m', expr: `increase(${BURST_DURATION}_count[5m])` },
+    { record: `instance_device_stat:${PEAK_RATE}:max5m`, expr: `max_over_time(${PEAK_RATE}[5m])` },
   ];
 
   return [

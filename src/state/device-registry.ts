@@ -8,7 +8,8 @@
 // Per-tick work goes through records created when a device or stat first
 // appears, so the sampling path allocates nothing.
 
-import { Aggregator, trackedStatMatcher, type AggregationListener, type BurstEvent, type EpochEvent, type OpenBurst, type RawCounters, type TickEvent } from '../aggregation/aggregator.js';
+import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type OpenBurst, type RawCounters, type TickEvent } from '../aggregation/aggregator.js';
+import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote, type UpdatePeriod } from '../aggregation/update-period.js';
 import { DEFAULT_WINDOWS_MS } from '../aggregation/windows.js';
 import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/sample.js';

@@ -5,20 +5,12 @@
 // Families are registered as stats appear; every scrape reads one snapshot
 // of the last good values (never a bogus or held zero).
 
+import { ALLOWANCE_HELP } from '../../aggregation/stat-policy.js';
 import { u64ToNumber } from '../../sampling/u64.js';
 import { statMetric } from '../metric-names.js';
 import type { Exposition } from './registry.js';
 import { CollectedMetric, type Labels } from './collected.js';
 import type { MetricsContext } from './context.js';
-
-const ALLOWANCE_HELP: Record<string, string> = {
-  bw_in_allowance_exceeded: 'Packets queued or dropped because inbound aggregate bandwidth exceeded the instance maximum',
-  bw_out_allowance_exceeded: 'Packets queued or dropped because outbound aggregate bandwidth exceeded the instance maximum',
-  pps_allowance_exceeded: 'Packets queued or dropped because bidirectional packets per second exceeded the instance maximum',
-  conntrack_allowance_exceeded: 'Packets dropped because connection tracking exceeded the instance maximum and new connections could not be established',
-  linklocal_allowance_exceeded: 'Packets dropped because traffic to link-local services (Amazon DNS, IMDS, Time Sync) exceeded the per-interface PPS maximum',
-  conntrack_allowance_available: 'Tracked connections that can still be established before the instance reaches its Connections Tracked allowance',
-};
 
 export const SHOWMAX_FAMILY = 'node_net_ethtool';
 

@@ -8,10 +8,14 @@ import { CollectedMetric } from './collected.js';
 import { eachDevice, type MetricsContext } from './context.js';
 import { FixedHistogram, type HistogramHandle } from './histogram.js';
 
+export const FAILED_READS = 'ethtool_failed_reads_total';
+export const IOCTL_DURATION = 'ethburst_ioctl_duration_seconds';
+export const SAMPLE_ERRORS = 'ethburst_sample_errors_total';
+
 export const IOCTL_BUCKETS = [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1];
 
 export function readMetrics({ registry }: MetricsContext): (CollectedMetric | FixedHistogram)[] {
-  const ioctl = new FixedHistogram('ethburst_ioctl_duration_seconds', 'Duration of each ETHTOOL_GSTATS ioctl (taken under rtnl_lock; an ENA admin-queue command)', ['device'], IOCTL_BUCKETS);
+  const ioctl = new FixedHistogram(IOCTL_DURATION, 'Duration of each ETHTOOL_GSTATS ioctl (taken under rtnl_lock; an ENA admin-queue command)', ['device'], IOCTL_BUCKETS);
   // One handle per device record: a re-appearing device gets a new record and a fresh lookup.
   const handles = new WeakMap<DeviceRecord, HistogramHandle>();
   registry.addListener({
@@ -30,14 +34,14 @@ export function readMetrics({ registry }: MetricsContext): (CollectedMetric | Fi
   });
   return [
     new CollectedMetric(
-      'ethtool_failed_reads_total',
+      FAILED_READS,
       'Reads that yielded no data: ioctl errors, all-zero customer metrics (a failed ENA admin command), and all-zero allowance counters the next good sample proved bogus',
       'counter',
       ['device'],
       (emit) => eachDevice(registry, (_d, device) => emit({ device }, registry.aggregator.failedReads(device))),
     ),
     ioctl,
-    new CollectedMetric('ethburst_sample_errors_total', 'Failed reads by device and error code (ENODEV, ETIMEDOUT, …)', 'counter', ['device', 'code'], (emit) =>
+    new CollectedMetric(SAMPLE_ERRORS, 'Failed reads by device and error code (ENODEV, ETIMEDOUT, …)', 'counter', ['device', 'code'], (emit) =>
       eachDevice(registry, (d, device) => {
         for (const [code, n] of d.errors) emit({ device, code }, n);
       }),

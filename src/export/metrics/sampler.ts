@@ -6,10 +6,18 @@ import { CollectedMetric } from './collected.js';
 import { eachDevice, type MetricsContext } from './context.js';
 import { FixedHistogram } from './histogram.js';
 
+export const SAMPLER_INTERVAL = 'ethburst_sampler_interval_seconds';
+export const DEVICE_INTERVAL = 'ethburst_device_interval_seconds';
+export const BACKOFF_EVENTS = 'ethburst_backoff_events_total';
+export const SAMPLER_TICKS = 'ethburst_sampler_ticks_total';
+export const MISSED_TICKS = 'ethburst_sampler_missed_ticks_total';
+export const TICK_LATENESS = 'ethburst_sampler_tick_lateness_seconds';
+export const RING_OVERRUNS = 'ethburst_ring_overruns_total';
+
 export const LATENESS_BUCKETS = [1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.05, 0.1];
 
 export function samplerMetrics({ registry }: MetricsContext): (CollectedMetric | FixedHistogram)[] {
-  const latenessHist = new FixedHistogram('ethburst_sampler_tick_lateness_seconds', 'How late each sampler tick started after its deadline', [], LATENESS_BUCKETS);
+  const latenessHist = new FixedHistogram(TICK_LATENESS, 'How late each sampler tick started after its deadline', [], LATENESS_BUCKETS);
   const lateness = latenessHist.child();
   registry.addListener({
     onTickStats(t: Readonly<TickStats>) {
@@ -17,16 +25,16 @@ export function samplerMetrics({ registry }: MetricsContext): (CollectedMetric |
     },
   });
   return [
-    new CollectedMetric('ethburst_sampler_interval_seconds', 'Configured sampling interval', 'gauge', [], (emit) => emit({}, registry.intervalMs / 1000)),
-    new CollectedMetric('ethburst_device_interval_seconds', 'Effective sampling interval of a device (longer than the configured one while backing off)', 'gauge', ['device'], (emit) =>
+    new CollectedMetric(SAMPLER_INTERVAL, 'Configured sampling interval', 'gauge', [], (emit) => emit({}, registry.intervalMs / 1000)),
+    new CollectedMetric(DEVICE_INTERVAL, 'Effective sampling interval of a device (longer than the configured one while backing off)', 'gauge', ['device'], (emit) =>
       eachDevice(registry, (d, device) => emit({ device }, d.intervalMs / 1000)),
     ),
-    new CollectedMetric('ethburst_backoff_events_total', 'Times sampling of a device was slowed down because its ioctl was slow, timing out, or its ENA admin queue reported errors', 'counter', ['device'], (emit) =>
+    new CollectedMetric(BACKOFF_EVENTS, 'Times sampling of a device was slowed down because its ioctl was slow, timing out, or its ENA admin queue reported errors', 'counter', ['device'], (emit) =>
       eachDevice(registry, (d, device) => emit({ device }, d.backoffEvents)),
     ),
-    new CollectedMetric('ethburst_sampler_ticks_total', 'Sampler ticks run', 'counter', [], (emit) => emit({}, registry.samplerCounters().ticks)),
-    new CollectedMetric('ethburst_sampler_missed_ticks_total', 'Sampler deadlines skipped because the previous tick overran (never queued)', 'counter', [], (emit) => emit({}, registry.samplerCounters().missedTicks)),
+    new CollectedMetric(SAMPLER_TICKS, 'Sampler ticks run', 'counter', [], (emit) => emit({}, registry.samplerCounters().ticks)),
+    new CollectedMetric(MISSED_TICKS, 'Sampler deadlines skipped because the previous tick overran (never queued)', 'counter', [], (emit) => emit({}, registry.samplerCounters().missedTicks)),
     latenessHist,
-    new CollectedMetric('ethburst_ring_overruns_total', 'Samples dropped because JavaScript did not drain the sample ring in time', 'counter', [], (emit) => emit({}, registry.samplerCounters().overruns)),
+    new CollectedMetric(RING_OVERRUNS, 'Samples dropped because JavaScript did not drain the sample ring in time', 'counter', [], (emit) => emit({}, registry.samplerCounters().overruns)),
   ];
 }
