@@ -8,8 +8,8 @@
 import { discover, sysfsHost } from '../sampling/discovery.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { loadNative, type NativeAddon } from '../sampling/native.js';
+import { createVeths, vethUnavailable, type VethGroup } from '../harness/netns.js';
 import type { BenchContext } from './context.js';
-import { createVeths, vethUnavailable, type VethGroup } from './netns.js';
 
 export const BENCH_BURST_STAT = 'drops$';
 export const DEFAULT_DEVICE_COUNT = 8;
