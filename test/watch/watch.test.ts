@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { CLI, finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
-import { startSimulated, until, type Serving } from '../page/serve-process.js';
+import { until } from '../../src/harness/wait.js';
+import { startSimulated, type Serving } from '../page/serve-process.js';
 import { TmuxSession, tmuxMissing } from './tmux.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
