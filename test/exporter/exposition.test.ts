@@ -12,7 +12,7 @@ import { ReplaySource } from '../../src/sources/replay.js';
 import { SimulateSource } from '../../src/sources/simulate.js';
 import { promtoolCheckMetrics } from '../../src/harness/promtool.js';
 import { which } from '../../src/harness/which.js';
-import { has, parseExposition, value } from '../helpers/exposition.js';
+import { parseExposition, value } from '../helpers/exposition.js';
 
 const T0 = 1_764_000_000_000;
 const DEFAULT_EXPORT = (s: string) => /_allowance_exceeded$/.test(s) || s === 'conntrack_allowance_available';

@@ -10,7 +10,7 @@ import { NativeSource } from '../../src/sampling/native-source.js';
 import { loadNative } from '../../src/sampling/native.js';
 import { JsRingWriter, fakeAddon, type FakeDevice } from '../helpers/fake-native.js';
 import { createVeth, type VethPair } from '../../src/harness/netns.js';
-import { canUseNetns, haveEthtool, netnsSkipReason, sh } from '../helpers/host.js';
+import { haveEthtool, netnsSkipReason, sh } from '../helpers/host.js';
 
 interface Harness {
   addon?: NativeAddon;
