@@ -5,10 +5,7 @@
 // signal), and a second signal that makes the CLI call process.exit (the
 // synchronous 'exit' hook).
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 
 export interface BenchContext {
   readonly quick: boolean;
@@ -89,23 +86,6 @@ export class Interrupted extends Error {
   constructor() {
     super('interrupted');
   }
-}
-
-/**
- * The compiled CLI, for child processes (`serve`). From build/dist/src/bench
- * it is ../cli.js; from the TypeScript sources (vitest) it is the build.
- */
-export function cliPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const sibling = join(here, '..', 'cli.js');
-  if (existsSync(sibling)) return sibling;
-  let dir = here;
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'build', 'dist', 'src', 'cli.js');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error("the compiled CLI is missing (run 'npm run build:ts')");
 }
 
 /** A measurement or comparison that did not run, and why. */

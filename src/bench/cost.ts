@@ -32,7 +32,10 @@ import { silentLogger } from '../log.js';
 import type { NativeAddon } from '../sampling/native.js';
 import { NativeSource } from '../sampling/native-source.js';
 import { version } from '../version.js';
-import { freePort, spawnChild, until } from './children.js';
+import { spawnChild } from '../harness/children.js';
+import { freePort } from '../harness/ports.js';
+import { until } from '../harness/wait.js';
+import { which } from '../harness/which.js';
 import { checkAborted, skip, sleep, type BenchContext, type Skipped } from './context.js';
 import { BENCH_BURST_STAT, type BenchDevice } from './devices.js';
 import { httpGet, keepAliveAgent, metricValues } from './http.js';
@@ -258,11 +261,7 @@ const NODE_EXPORTER_CANDIDATES = ['/usr/bin/prometheus-node-exporter', '/usr/loc
 
 export function findNodeExporter(): string | null {
   for (const c of NODE_EXPORTER_CANDIDATES) if (existsSync(c)) return c;
-  for (const name of ['prometheus-node-exporter', 'node_exporter']) {
-    const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim() !== '') return r.stdout.trim();
-  }
-  return null;
+  return which('prometheus-node-exporter') ?? which('node_exporter');
 }
 
 function escapeRe(s: string): string {
@@ -275,19 +274,23 @@ export async function measureNodeExporter(ctx: BenchContext, devices: readonly B
   const v = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   const ver = /version (\S+)/.exec(`${v.stdout}${v.stderr}`)?.[1] ?? 'unknown';
   const port = await freePort();
-  const child = spawnChild(ctx, bin, [
+  const child = spawnChild(bin, [
     `--web.listen-address=127.0.0.1:${port}`,
     '--collector.disable-defaults',
     '--collector.ethtool',
     `--collector.ethtool.device-include=^(${devices.map((d) => escapeRe(d.name)).join('|')})$`,
     // Its own go_*/promhttp_* metrics are not the collector's cost.
     '--web.disable-exporter-metrics',
-  ]);
+  ], { cleanup: ctx.cleanup });
   const agent = keepAliveAgent(1);
   const url = `http://127.0.0.1:${port}/metrics`;
   try {
-    const up = await until(ctx, async () => !child.exited && (await httpGet(url, { agent, timeoutMs: 2000 })).status === 200, 8000);
-    if (!up) return skip(`node_exporter did not start: ${child.stderrTail().trim().split('\n').pop() ?? ''}`);
+    try {
+      await until(async () => !child.exited && (await httpGet(url, { agent, timeoutMs: 2000 })).status === 200, 'node_exporter', 8000, { signal: ctx.signal });
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      return skip(`node_exporter did not start: ${child.outputTail().trim().split('\n').pop() ?? ''}`);
+    }
     for (let i = 0; i < 3; i++) await httpGet(url, { agent });
     // Its idle CPU over a second, subtracted below.
     const i0 = readProcTimes(child.pid);

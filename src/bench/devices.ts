@@ -8,11 +8,10 @@
 import { discover, sysfsHost } from '../sampling/discovery.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { loadNative, type NativeAddon } from '../sampling/native.js';
+import { createVeths, vethUnavailable, type VethGroup } from '../harness/netns.js';
 import type { BenchContext } from './context.js';
-import { createVeths, vethUnavailable, type VethGroup } from './netns.js';
 
 export const BENCH_BURST_STAT = 'drops$';
-export const DEFAULT_DEVICE_COUNT = 8;
 
 export interface BenchDevice {
   name: string;
@@ -51,7 +50,7 @@ export function checkExplicitDevices(names: readonly string[]): void {
   }
 }
 
-export async function prepareDevices(ctx: BenchContext, explicit: readonly string[], total = DEFAULT_DEVICE_COUNT): Promise<DeviceSet> {
+export async function prepareDevices(ctx: BenchContext, explicit: readonly string[], total: number): Promise<DeviceSet> {
   const notes: string[] = [];
   const { addon, why } = loadAddon();
   if (!addon) return { status: 'ok', devices: [], veths: null, notes, addon: null, unavailable: why };

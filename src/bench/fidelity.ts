@@ -19,7 +19,7 @@ import { DEFAULT_SIM_START_MS, SimulateSource } from '../sources/simulate.js';
 import { formatTraceLine } from '../sources/trace.js';
 import { checkAborted, skip, type BenchContext, type Skipped } from './context.js';
 import { increaseAt, rateAt, scrapeCounter, scrapeEvents, scrapeTimes, type Point } from './promql.js';
-import { checkWithPromtool, promtoolVersion, type PromtoolCheck, type PromtoolEval } from './promtool.js';
+import { checkWithPromtool, promtoolVersion, type PromtoolCheck, type PromtoolEval } from '../harness/promtool.js';
 import { median } from './stats.js';
 import { renderChart } from './svg.js';
 

@@ -10,7 +10,9 @@ import { checkAborted, sleep, type BenchContext } from './context.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServe, until, type Child } from './children.js';
+import type { Child } from '../harness/children.js';
+import { startServe } from '../harness/serve.js';
+import { until } from '../harness/wait.js';
 import { BENCH_BURST_STAT, type BenchDevice } from './devices.js';
 import { httpGet, keepAliveAgent, metricSum, metricValues } from './http.js';
 import { readProcMemory, readProcTimes } from './machine.js';
@@ -104,15 +106,15 @@ export async function measureOverhead(
       : ['--interval', '100ms', '--burst-stat', BENCH_BURST_STAT, ...opts.devices.flatMap((d) => ['--device', d.name])];
   const n = simulate ?? opts.devices.length;
   ctx.progress(`2/5 serve overhead: ${n} ${simulate !== null ? 'simulated ENA' : 'native'} device(s) at 10 Hz for ${Math.round(opts.windowMs / 1000)} s`);
-  const { child, base } = await startServe(ctx, args);
+  const { child, base } = await startServe(args, ctx);
   const agent = keepAliveAgent(1);
   const dir = mkdtempSync(join(tmpdir(), 'ethburst-bench-'));
   const empty = join(dir, 'empty.jsonl');
   writeFileSync(empty, '');
   let baseline: Child | null = null;
   try {
-    baseline = (await startServe(ctx, ['--source', `replay:${empty}`])).child;
-    await until(ctx, async () => (await httpGet(`${base}/readyz`, { agent })).status === 200, 10_000);
+    baseline = (await startServe(['--source', `replay:${empty}`], ctx)).child;
+    await until(async () => (await httpGet(`${base}/readyz`, { agent })).status === 200, 'serve /readyz', 10_000, { signal: ctx.signal });
     // V8 is still compiling serve's hot paths for the first seconds.
     const warmupMs = ctx.quick ? 4000 : 5000;
     await sleep(warmupMs, ctx.signal);
@@ -128,7 +130,7 @@ export async function measureOverhead(
     for (let s = 1; performance.now() - t0 < opts.windowMs; s++) {
       await sleep(Math.max(0, t0 + s * 1000 - performance.now()), ctx.signal);
       const m = readProcMemory(child.pid);
-      if (!m) throw new Error(`serve exited during the measurement: ${child.stderrTail().trim().split('\n').pop() ?? ''}`);
+      if (!m) throw new Error(`serve exited during the measurement: ${child.outputTail().trim().split('\n').pop() ?? ''}`);
       rssSeries.push([Math.round((performance.now() - t0) / 100) / 10, m.rssBytes / MB]);
     }
     const p1 = readProcTimes(child.pid);

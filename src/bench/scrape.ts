@@ -4,8 +4,9 @@
 // sequential over one keep-alive connection with Prometheus's own Accept
 // and Accept-Encoding headers (OpenMetrics, gzip), after a warm-up.
 
+import { startServe } from '../harness/serve.js';
+import { until } from '../harness/wait.js';
 import { checkAborted, sleep, type BenchContext } from './context.js';
-import { startServe, until } from './children.js';
 import { httpGet, keepAliveAgent, PROMETHEUS_SCRAPE_HEADERS } from './http.js';
 import { distribution, type Distribution } from './stats.js';
 
@@ -40,10 +41,10 @@ export async function measureScrape(ctx: BenchContext): Promise<ScrapeResult> {
     for (const devices of SCRAPE_DEVICE_COUNTS) {
       checkAborted(ctx.signal);
       ctx.progress(`4/5 scrape latency: ${devices} simulated device(s), ${stats === 'all' ? '--stat-include .' : 'defaults'}`);
-      const { child, base } = await startServe(ctx, ['--source', 'simulate', '--simulate-devices', String(devices), ...(stats === 'all' ? ['--stat-include', '.'] : [])]);
+      const { child, base } = await startServe(['--source', 'simulate', '--simulate-devices', String(devices), ...(stats === 'all' ? ['--stat-include', '.'] : [])], ctx);
       const agent = keepAliveAgent(1);
       try {
-        await until(ctx, async () => (await httpGet(`${base}/readyz`, { agent })).status === 200, 10_000);
+        await until(async () => (await httpGet(`${base}/readyz`, { agent })).status === 200, 'serve /readyz', 10_000, { signal: ctx.signal });
         // A second of samples so every per-device family exists.
         await sleep(ctx.quick ? 700 : 2000, ctx.signal);
         const url = `${base}/metrics`;

@@ -5,23 +5,22 @@
 // shows. Prints a table (stdout), progress (stderr), and optionally JSON
 // and an SVG figure. Targets are judged at run time; timings never fail
 // the command, errors do (exit 1).
+//
+// Only the flags are loaded up front: the benchmark (src/bench, and the
+// src/harness it runs children with) is imported inside run, so `--help`
+// and every other command never load it (test/bench/imports.test.ts).
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { defineCommand } from '../cli/command.js';
 import { UsageError, oneLine } from '../errors.js';
 import { version } from '../version.js';
-import { measureCadence } from '../bench/cadence.js';
-import { Cleanup, Interrupted, skip, type BenchContext, type Skipped } from '../bench/context.js';
-import { measureCost } from '../bench/cost.js';
-import { measureEna } from '../bench/ena.js';
-import { checkExplicitDevices, prepareDevices, DEFAULT_DEVICE_COUNT, type DeviceSet } from '../bench/devices.js';
-import { measureFidelity } from '../bench/fidelity.js';
-import { currentLoad, machineInfo } from '../bench/machine.js';
-import { measureOverhead } from '../bench/overhead.js';
-import { explain } from '../bench/notes.js';
-import { collectTargets, renderReport, type BenchReport, type Comparison } from '../bench/report.js';
-import { measureScrape } from '../bench/scrape.js';
+import type { BenchContext, Skipped } from '../bench/context.js';
+import type { DeviceSet } from '../bench/devices.js';
+import type { BenchReport, Comparison } from '../bench/report.js';
+
+/** Devices the bench samples when none is named: the real NICs, then veths up to this many. */
+const DEFAULT_DEVICE_COUNT = 8;
 
 function checkOutputPath(flag: string, path: string | undefined): void {
   if (path === undefined) return;
@@ -49,6 +48,33 @@ export default defineCommand({
     duration: { type: 'duration', min: 5_000, max: 3_600_000, help: 'serve overhead window (default 3m, 8s with --quick)' },
   },
   async run(flags, _positionals, io) {
+    // The benchmark itself, loaded only when it runs.
+    const [
+      { measureCadence },
+      { Cleanup, Interrupted, skip },
+      { measureCost },
+      { measureEna },
+      { checkExplicitDevices, prepareDevices },
+      { measureFidelity },
+      { currentLoad, machineInfo },
+      { measureOverhead },
+      { explain },
+      { collectTargets, renderReport },
+      { measureScrape },
+    ] = await Promise.all([
+      import('../bench/cadence.js'),
+      import('../bench/context.js'),
+      import('../bench/cost.js'),
+      import('../bench/ena.js'),
+      import('../bench/devices.js'),
+      import('../bench/fidelity.js'),
+      import('../bench/machine.js'),
+      import('../bench/overhead.js'),
+      import('../bench/notes.js'),
+      import('../bench/report.js'),
+      import('../bench/scrape.js'),
+    ]);
+
     // Every usage problem surfaces before anything is started or written.
     checkExplicitDevices(flags.device);
     checkOutputPath('json', flags.json);
@@ -110,7 +136,7 @@ export default defineCommand({
     cleanup.install();
     try {
       ctx.progress(`${flags.quick ? 'quick' : 'full'} run; preparing devices`);
-      const prepared = await guarded('devices', () => prepareDevices(ctx, flags.device));
+      const prepared = await guarded('devices', () => prepareDevices(ctx, flags.device, DEFAULT_DEVICE_COUNT));
       if (prepared.status === 'ok') devset = prepared;
       else report.devices.notes.push(`devices: ${prepared.reason}`);
       report.devices = { list: devset.devices, notes: [...report.devices.notes, ...devset.notes] };

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { increaseAt, rateAt, scrapeCounter, scrapeEvents, scrapeTimes, type Point } from '../../src/bench/promql.js';
-import { checkWithPromtool, parseGoDuration, parsePromtoolFailures, promtoolTestFile, promtoolVersion } from '../../src/bench/promtool.js';
+import { checkWithPromtool, parseGoDuration, parsePromtoolFailures, promtoolTestFile, promtoolVersion } from '../../src/harness/promtool.js';
 
 const series = (values: number[], stepS = 30): Point[] => values.map((v, i) => ({ t: i * stepS * 1000, v }));
 // 0 0 5 5 5 5 at 0, 30, ..., 150 s

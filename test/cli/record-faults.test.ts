@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseTraceLine, type TraceRecord } from '../../src/sources/trace.js';
 import { CLI, finished, startCli, type Result } from '../helpers/cli.js';
 import { isRoot } from '../helpers/host.js';
-import { until } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
 import { haveCc, shimEnv } from '../helpers/shim.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ethburst-record-faults-'));

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { parseTraceLine, type TraceRecord } from '../../src/sources/trace.js';
 import { finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
-import { canUseNetns, createVeth, isRoot, netnsSkipReason } from '../helpers/host.js';
+import { createVeth } from '../../src/harness/netns.js';
+import { canUseNetns, isRoot, netnsSkipReason } from '../helpers/host.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { runCli, usageFailure } from '../helpers/cli.js';
 import { value } from '../helpers/exposition.js';
 import { enaHere } from '../helpers/host.js';
-import { startServe, until } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe } from '../helpers/serve.js';
 import { haveCc, shimEnv } from '../helpers/shim.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');

@@ -5,7 +5,8 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertingRules } from './scenarios.js';
-import { TempDir, at, isObj, missing, ok, readRepo, run, tool, yamlOne, type Obj } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { TempDir, at, isObj, missing, ok, readRepo, run, yamlOne, type Obj } from './tools.js';
 
 const cr = yamlOne(readRepo('deploy/amp/alertmanagerdefinition.yaml'));
 const definition = yamlOne(at(cr, 'spec.configuration') as string) as Obj;
@@ -73,7 +74,7 @@ describe(`amtool on the extracted Alertmanager config${SKIP}`, () => {
   const config = dir.write('alertmanager.yml', amText);
   // Templates resolve relative to the config file, as AMP resolves them by name.
   for (const [name, text] of Object.entries(at(definition, 'template_files') as Record<string, string>)) dir.write(name, text);
-  const amtool = (): string => tool('amtool')!;
+  const amtool = (): string => which('amtool')!;
 
   it.skipIf(SKIP !== '')('amtool check-config succeeds and loads the template', () => {
     expect(ok(amtool(), ['check-config', config])).toMatch(/SUCCESS[\s\S]*1 templates/);

@@ -7,7 +7,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertNames } from '../../src/export/rules.js';
 import { alertingRules, promtoolTest, scenarios } from './scenarios.js';
-import { TempDir, missing, readRepo, run, tool } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { TempDir, missing, readRepo, run } from './tools.js';
 
 const SKIP = missing('promtool');
 const SCRAPES = [15, 30, 60] as const;
@@ -33,7 +34,7 @@ describe(`alert unit tests with promtool test rules${SKIP}`, () => {
       for (const [i, s] of scenarios().entries()) {
         it.skipIf(SKIP !== '')(`scrape ${scrape}s, evaluation ${evalS}s: ${s.name}`, () => {
           const file = dir.write(`s${scrape}-e${evalS}-${i}.test.yaml`, promtoolTest(s, rules, scrape, evalS));
-          const r = run(tool('promtool')!, ['test', 'rules', file]);
+          const r = run(which('promtool')!, ['test', 'rules', file]);
           if (r.status !== 0) {
             failed = true;
             throw new Error(`promtool test rules ${file} failed:\n${r.stdout}${r.stderr}`);

@@ -4,7 +4,8 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as yamlStringify } from 'yaml';
-import { TempDir, exposedNames, metricNamesIn, missing, ok, readRepo, tool, type Obj } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { TempDir, exposedNames, metricNamesIn, missing, ok, readRepo, type Obj } from './tools.js';
 
 interface Target {
   refId: string;
@@ -114,6 +115,6 @@ describe(`dashboard queries parse${SKIP}`, () => {
   it.skipIf(SKIP !== '')('every target expression, as a recording rule, passes promtool check rules', () => {
     const rules = targets.map((t, i) => ({ record: `dashboard:query_${i}`, expr: concrete(t.expr) }));
     const file = dir.write('dashboard-rules.yaml', yamlStringify({ groups: [{ name: 'dashboard', rules }] }));
-    expect(ok(tool('promtool')!, ['check', 'rules', file])).toContain(`SUCCESS: ${rules.length} rules found`);
+    expect(ok(which('promtool')!, ['check', 'rules', file])).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 });

@@ -13,7 +13,8 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { TempDir, ROOT, at, isObj, missing, ok, readRepo, repoPath, run, tool, yamlDocs, yamlOne, type Obj } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { TempDir, ROOT, at, isObj, missing, ok, readRepo, repoPath, run, yamlDocs, yamlOne, type Obj } from './tools.js';
 import serve from '../../src/commands/serve.js';
 import { envNames } from '../../src/cli/flags.js';
 
@@ -149,8 +150,8 @@ describe('DaemonSet, Service, PodMonitor: the properties the issue requires', ()
   // CI installs kubectl (Debian's kubernetes-client): there a missing
   // kubectl fails the test instead of skipping it.
   it.skipIf(missing('kubectl') !== '' && process.env['CI'] !== 'true')('kubectl kustomize builds the kustomization with every object in one namespace', () => {
-    expect(tool('kubectl'), 'kubectl not found (apt-get install kubernetes-client)').not.toBeNull();
-    const out = yamlDocs(ok(tool('kubectl')!, ['kustomize', repoPath('deploy/kubernetes')])).filter(isObj);
+    expect(which('kubectl'), 'kubectl not found (apt-get install kubernetes-client)').not.toBeNull();
+    const out = yamlDocs(ok(which('kubectl')!, ['kustomize', repoPath('deploy/kubernetes')])).filter(isObj);
     expect(out.map((d) => d['kind']).sort()).toEqual(['DaemonSet', 'Namespace', 'PodMonitor', 'PrometheusRule', 'Service']);
     for (const d of out) if (d['kind'] !== 'Namespace') expect(at(d, 'metadata.namespace')).toBe('ethburst');
   });
@@ -226,7 +227,7 @@ describe('ADOT OpenTelemetryCollector (checks from the operator CRD and collecto
       sc['static_configs'] = [{ targets: ['127.0.0.1:19810'] }];
     }
     const file = dir.write('adot-prometheus.yml', yamlStringify(resolved));
-    expect(ok(tool('promtool')!, ['check', 'config', file])).toContain('SUCCESS');
+    expect(ok(which('promtool')!, ['check', 'config', file])).toContain('SUCCESS');
   });
 });
 

@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as yamlStringify } from 'yaml';
 import { GENERATED_FILES, ruleGroups } from '../../src/export/rules.js';
-import { TempDir, at, contract, exposedNames, metricNamesIn, missing, ok, readRepo, tool, yamlDocs, yamlOne } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { TempDir, at, contract, exposedNames, metricNamesIn, missing, ok, readRepo, yamlDocs, yamlOne } from './tools.js';
 
 const SKIP = missing('promtool');
 
@@ -24,12 +25,12 @@ describe(`promtool check rules${SKIP}`, () => {
   for (const format of Object.keys(GENERATED_FILES) as (keyof typeof GENERATED_FILES)[]) {
     it.skipIf(SKIP !== '')(`${GENERATED_FILES[format]} passes with --lint=all --lint-fatal`, () => {
       const file = dir.write(`${format}.yaml`, rulesFileOf(format));
-      expect(ok(tool('promtool')!, ['check', 'rules', '--lint=all', '--lint-fatal', file])).toMatch(/SUCCESS: 14 rules found/);
+      expect(ok(which('promtool')!, ['check', 'rules', '--lint=all', '--lint-fatal', file])).toMatch(/SUCCESS: 14 rules found/);
     });
   }
   it.skipIf(SKIP !== '')('promtool rejects a broken rule (the check can fail)', () => {
     const file = dir.write('broken.yaml', 'groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: increase(foo[5m] > 0\n');
-    expect(() => ok(tool('promtool')!, ['check', 'rules', file])).toThrow(/exited 1/);
+    expect(() => ok(which('promtool')!, ['check', 'rules', file])).toThrow(/exited 1/);
   });
 });
 

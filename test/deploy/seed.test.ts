@@ -9,7 +9,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as yamlStringify } from 'yaml';
 import { alertingRules, renderAnnotations, scrapeValues, INSTANCE, JOB, EVENT } from './scenarios.js';
-import { TempDir, at, missing, readRepo, run, tool, yamlOne } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { TempDir, at, missing, readRepo, run, yamlOne } from './tools.js';
 import { SEED_RULES } from './seed-guide.js';
 
 // The guide's AlertManagerDefinition, verbatim (placeholders included).
@@ -101,7 +102,7 @@ describe(`the seed guide's rate(x[30s]) > 0 at a 30 s scrape${SKIP}`, () => {
     it.skipIf(SKIP !== '')(`never fires during a 5-minute storm when scrapes sit 7 s off the evaluation grid (evaluation ${evalS}s); ours fires`, () => {
       const checks = minutes.map((minute) => ({ minute, seed: false, ours: ours(minute) }));
       const file = dir.write(`seed-offset-e${evalS}.test.yaml`, testFile([seedFile, oursFile], 7, evalS, checks));
-      const r = run(tool('promtool')!, ['test', 'rules', file]);
+      const r = run(which('promtool')!, ['test', 'rules', file]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
     });
   }
@@ -110,7 +111,7 @@ describe(`the seed guide's rate(x[30s]) > 0 at a 30 s scrape${SKIP}`, () => {
     // With samples at :00 and :30, [30s] holds two samples at every whole minute.
     const checks = [{ minute: 19, seed: false, ours: false }, ...[22, 23, 24].map((minute) => ({ minute, seed: true, ours: true }))];
     const file = dir.write('seed-aligned.test.yaml', testFile([seedFile, oursFile], 0, 60, checks));
-    const r = run(tool('promtool')!, ['test', 'rules', file]);
+    const r = run(which('promtool')!, ['test', 'rules', file]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });

@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npmPack, onPath, userEnv } from '../package/pack.js';
-import { missing, readRepo, run, tool } from './tools.js';
+import { which } from '../../src/harness/which.js';
+import { missing, readRepo, run } from './tools.js';
 import serve from '../../src/commands/serve.js';
 import { envNames } from '../../src/cli/flags.js';
 
@@ -110,7 +111,7 @@ describe('deploy/README.md systemd steps, executed into a scratch prefix', () =>
     const file = join(scratch, 'verify', 'ethburst.service');
     mkdirSync(join(scratch, 'verify'));
     writeFileSync(file, inScratch(installedUnit));
-    const r = run(tool('systemd-analyze')!, ['verify', file]);
+    const r = run(which('systemd-analyze')!, ['verify', file]);
     expect(r.status, r.stderr).toBe(0);
     // Unknown keys and bad values are warnings with exit 0: any output is a failure.
     expect(r.stdout + r.stderr).toBe('');

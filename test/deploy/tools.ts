@@ -3,29 +3,16 @@
 // missing) and the metric contract.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { which } from '../../src/harness/which.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const repoPath = (...p: string[]): string => join(ROOT, ...p);
 export const readRepo = (...p: string[]): string => readFileSync(repoPath(...p), 'utf8');
-
-/** Absolute path of a tool from the Debian packages, or null. */
-export function tool(name: string): string | null {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin').split(':').concat('/usr/bin')) {
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 const PACKAGE: Record<string, string> = {
   promtool: 'prometheus',
@@ -41,7 +28,7 @@ const PACKAGE: Record<string, string> = {
  * reason the block is skipped, so the skip shows in the test report.
  */
 export function missing(...names: string[]): string {
-  const gone = names.filter((n) => tool(n) === null);
+  const gone = names.filter((n) => which(n) === null);
   if (gone.length === 0) return '';
   const why = gone.map((n) => `${n} not found (apt-get install ${PACKAGE[n] ?? n})`).join(', ');
   console.warn(`deploy tests skipped: ${why}`);

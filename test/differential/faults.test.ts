@@ -20,7 +20,8 @@ import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { ReplaySource } from '../../src/sources/replay.js';
 import { finished, startCli, type Result } from '../helpers/cli.js';
 import { value, type Parsed } from '../helpers/exposition.js';
-import { startServe, until, type Served } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv } from '../helpers/shim.js';
 
 type Stat = 'bw_in' | 'bw_out' | 'pps' | 'conntrack' | 'linklocal';

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startServe, until, type Served } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe, type Served } from '../helpers/serve.js';
 import type { Parsed } from '../helpers/exposition.js';
 
 interface Contract {

@@ -10,7 +10,9 @@ import type { Exporter } from '../../src/export/exporter.js';
 import { testExporter, type TestExporterOptions } from '../helpers/exporter.js';
 import { ReplaySource } from '../../src/sources/replay.js';
 import { SimulateSource } from '../../src/sources/simulate.js';
-import { has, havePromtool, parseExposition, promtoolCheckMetrics, value } from '../helpers/exposition.js';
+import { promtoolCheckMetrics } from '../../src/harness/promtool.js';
+import { which } from '../../src/harness/which.js';
+import { parseExposition, value } from '../helpers/exposition.js';
 
 const T0 = 1_764_000_000_000;
 const DEFAULT_EXPORT = exportedStatMatcher();
@@ -53,6 +55,8 @@ async function replayInto(e: Exporter): Promise<void> {
   await new ReplaySource(file, { speed: 'fast' }).run(e.registry);
   e.registry.finish();
 }
+
+const havePromtool = which('promtool') !== null;
 
 describe('exposition of a replayed trace', () => {
   it('raw counters, gauges, queue labels, burst histograms, resets and failed reads tell the trace’s story (Prometheus text)', async () => {

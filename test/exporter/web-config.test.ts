@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { runCli, usageFailure } from '../helpers/cli.js';
-import { prometheusMissing, startPrometheus, waitUntil, type PrometheusInstance } from '../helpers/prometheus.js';
+import { until } from '../../src/harness/wait.js';
+import { prometheusMissing, startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
 import { startServe, type Served } from '../helpers/serve.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -180,9 +181,9 @@ describe.skipIf(missing !== null)(`--web-config: TLS and basic auth${missing ? `
     await prom.waitForQuery('up{job="ethburst-tls"} == 1', undefined, 60_000);
     // ethburst's own series arrived, from the simulated ENA device.
     await prom.waitForQuery('ethtool_pps_allowance_exceeded_total{job="ethburst-tls"}', undefined, 60_000);
-    const down = await waitUntil(
-      'the wrong-password target to be scraped and fail',
+    const down = await until(
       async () => (await prom!.targets()).find((t) => t.labels['job'] === 'ethburst-wrong' && t.health === 'down'),
+      'the wrong-password target to be scraped and fail',
       60_000,
     );
     expect(down.lastError).toMatch(/401/);

@@ -7,7 +7,8 @@ import { enaStatNames } from '../../src/aggregation/ena-stats.js';
 import { parseTraceLine } from '../../src/sources/trace.js';
 import { runCli } from '../helpers/cli.js';
 import { has, value } from '../helpers/exposition.js';
-import { startServe, until, type Served } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
 
 const script = shimScript;

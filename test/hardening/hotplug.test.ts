@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { get } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseExposition } from '../helpers/exposition.js';
-import { canUseNetns, createNetns, createVeth, netnsSkipReason } from '../helpers/host.js';
-import { startServe, until } from '../helpers/serve.js';
+import { createNetns, createVeth } from '../../src/harness/netns.js';
+import { canUseNetns, netnsSkipReason } from '../helpers/host.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe } from '../helpers/serve.js';
 
 const CYCLES = 100;
 

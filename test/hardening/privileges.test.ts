@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CLI, finished } from '../helpers/cli.js';
 import { has, parseExposition, value } from '../helpers/exposition.js';
-import { until } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
 import { isRoot } from '../helpers/host.js';
 
 const hasTools = spawnSync('sh', ['-c', 'command -v unshare && command -v setpriv && command -v mount']).status === 0;

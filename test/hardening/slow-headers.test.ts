@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { MAX_CONNECTIONS } from '../../src/export/server.js';
-import { startServe, until } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe } from '../helpers/serve.js';
 
 /** Lines each slow client has to send: a 30 s sweep would let ~30 of them through. */
 const LINES = 40;

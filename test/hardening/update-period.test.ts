@@ -6,7 +6,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { value } from '../helpers/exposition.js';
-import { startServe, until, type Served } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
 
 const script = shimScript;

@@ -1,9 +1,9 @@
 // Runs the built CLI (npm test compiles it to build/dist first) as a user would.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { cliPath } from '../../src/harness/serve.js';
 
-export const CLI = fileURLToPath(new URL('../../build/dist/src/cli.js', import.meta.url));
+export const CLI = cliPath();
 
 export interface Result {
   status: number | null;

@@ -1,8 +1,6 @@
 // Parses Prometheus text / OpenMetrics exposition into something tests can
 // assert on: samples by name and label set, and TYPE/HELP lines.
 
-import { spawnSync } from 'node:child_process';
-
 export interface Parsed {
   types: Map<string, string>;
   helps: Map<string, string>;
@@ -43,12 +41,4 @@ export function value(p: Parsed, name: string, want: Record<string, string> = {}
 
 export function has(p: Parsed, name: string, want: Record<string, string> = {}): boolean {
   return p.samples.some((s) => s.name === name && Object.entries(want).every(([k, v]) => s.labels[k] === v));
-}
-
-export const havePromtool = spawnSync('sh', ['-c', 'command -v promtool']).status === 0;
-
-/** promtool check metrics: returns its complaints ('' when clean). */
-export function promtoolCheckMetrics(text: string): string {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  return `${r.stdout}${r.stderr}`.trim() + (r.status === 0 ? '' : `\n(exit ${r.status})`);
 }

@@ -1,21 +1,19 @@
-// Real-kernel fixtures: veth pairs whose peer lives in a network namespace
-// the test creates, deleted again afterwards. Needs root (CI runs as root);
-// suites gate on `canUseNetns` and say why they skip.
+// What the real-kernel tests need from this host beyond src/harness (whose
+// netns.ts makes the veth pairs and namespaces): root, ethtool, ENA, and
+// the process's own fds and threads. Suites gate on `canUseNetns` and say
+// why they skip.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
+import { vethUnavailable } from '../../src/harness/netns.js';
+import { which } from '../../src/harness/which.js';
 
 export const isRoot = process.getuid?.() === 0;
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
-export const haveIp = have('ip');
-export const haveEthtool = have('ethtool');
-export const canUseNetns = isRoot && haveIp;
-export const netnsSkipReason = !isRoot ? 'needs root to create network namespaces and veth pairs' : !haveIp ? 'needs iproute2 (ip)' : '';
+export const haveEthtool = which('ethtool') !== null;
+/** Why veth tests skip here ('' when they can run). */
+export const netnsSkipReason = vethUnavailable() ?? '';
+export const canUseNetns = netnsSkipReason === '';
 
 /** Whether any interface here is ENA: then `serve` has allowance counters to show and no notice to give. */
 export const enaHere = (() => {
@@ -34,54 +32,6 @@ export const enaHere = (() => {
 
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-let counter = 0;
-
-/** A short unique name (interface names are limited to 15 bytes). */
-export function uniqueName(prefix: string): string {
-  counter++;
-  return `${prefix}${process.pid % 100000}${counter}`.slice(0, 15);
-}
-
-export interface VethPair {
-  /** The end in our namespace, the one the sampler reads. */
-  readonly name: string;
-  readonly peer: string;
-  readonly netns: string;
-  remove(): void;
-}
-
-/** Creates a veth whose peer is in a namespace (a fresh one unless `netns` names an existing one). */
-export function createVeth(opts: { queues?: number; prefix?: string; netns?: string } = {}): VethPair {
-  const name = uniqueName(opts.prefix ?? 'ebt');
-  const peer = uniqueName('ebp');
-  const ownNetns = opts.netns === undefined;
-  const netns = opts.netns ?? uniqueName('ebns');
-  if (ownNetns) sh('ip', ['netns', 'add', netns]);
-  const q = opts.queues ? ['numtxqueues', String(opts.queues), 'numrxqueues', String(opts.queues)] : [];
-  sh('ip', ['link', 'add', name, ...q, 'type', 'veth', 'peer', 'name', peer, ...q, 'netns', netns]);
-  sh('ip', ['link', 'set', name, 'up']);
-  sh('ip', ['-n', netns, 'link', 'set', peer, 'up']);
-  let removed = false;
-  return {
-    name,
-    peer,
-    netns,
-    remove() {
-      if (removed) return;
-      removed = true;
-      spawnSync('ip', ['link', 'del', name]);
-      if (ownNetns) spawnSync('ip', ['netns', 'del', netns]);
-    },
-  };
-}
-
-/** A network namespace for many veth peers; `remove()` deletes it. */
-export function createNetns(): { name: string; remove(): void } {
-  const name = uniqueName('ebns');
-  sh('ip', ['netns', 'add', name]);
-  return { name, remove: () => void spawnSync('ip', ['netns', 'del', name]) };
 }
 
 /** `ethtool -S DEV` as an ordered list of [name, value]. */

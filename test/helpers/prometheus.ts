@@ -1,7 +1,8 @@
 // Real Prometheus and Alertmanager (Debian's `prometheus` and
 // `prometheus-alertmanager`) on loopback, each in its own temp dir, for
 // end-to-end tests; plus a webhook receiver in the test process that
-// records what Alertmanager sends. Everything binds 127.0.0.1 only.
+// records what Alertmanager sends. Everything binds 127.0.0.1 only. The
+// processes, ports and polling are src/harness's, as the bench's are.
 //
 // The pipeline test is meant to read like this:
 //
@@ -16,34 +17,25 @@
 //
 // Configs are written as JSON, which is YAML, so no YAML library is needed.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/bench/children.js';
-
-// A free loopback port (closed again before it is returned; callers retry on a lost race).
-export { freePort };
+import { spawnChild, type Child } from '../../src/harness/children.js';
+import { freePort } from '../../src/harness/ports.js';
+import { until } from '../../src/harness/wait.js';
+import { isExecutable } from '../../src/harness/which.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Why Prometheus-backed tests must skip here, or null when they can run. Use in a describe() title. */
 export function prometheusMissing(): string | null {
   const gone = [
     [PROMETHEUS_BIN, 'prometheus'],
     [ALERTMANAGER_BIN, 'prometheus-alertmanager'],
-  ].filter(([bin]) => !executable(bin!));
+  ].filter(([bin]) => !isExecutable(bin!));
   return gone.length === 0 ? null : gone.map(([bin, pkg]) => `${bin} not found (apt-get install ${pkg})`).join(', ');
 }
 
@@ -53,57 +45,26 @@ export function prometheusVersion(): string | null {
   return /version (\d+\.\d+\.\d+)/.exec(r.stdout + r.stderr)?.[1] ?? null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a value other than undefined, or throws after timeoutMs with the last error. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
 interface Daemon {
-  readonly child: ChildProcess;
+  readonly child: Child;
   readonly dir: string;
-  /** Everything the process wrote to stderr and stdout, for failure messages. */
+  /** The recent stderr and stdout of the process, for failure messages. */
   log(): string;
   stop(): Promise<void>;
 }
 
+/** `bin` running in `dir`; stop() ends it (SIGKILL after 10 s) and removes `dir`. */
 function startDaemon(bin: string, args: string[], dir: string): Daemon {
-  const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    // Enough to explain a failure without holding an hour of logs.
-    out = (out + d.toString('utf8')).slice(-64_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Enough output to explain a failure without holding an hour of logs.
+  const child = spawnChild(bin, args, { cwd: dir, tailBytes: 64_000 });
   let stopping: Promise<void> | null = null;
   return {
     child,
     dir,
-    log: () => out,
+    log: () => child.outputTail(),
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const killed = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-          if (!killed) {
-            child.kill('SIGKILL');
-            await exited;
-          }
-        }
+        await child.stop(10_000);
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;
@@ -112,15 +73,14 @@ function startDaemon(bin: string, args: string[], dir: string): Daemon {
 }
 
 async function ready(d: Daemon, url: string, what: string): Promise<void> {
-  await waitUntil(
-    `${what} at ${url}`,
+  await until(
     async () => {
-      if (d.child.exitCode !== null) throw new Error(`${what} exited with ${d.child.exitCode}:\n${d.log()}`);
+      if (d.child.exited) throw new Error(`${what} exited with ${d.child.proc.exitCode}:\n${d.log()}`);
       const r = await fetch(url).catch(() => null);
-      return r?.ok ? true : undefined;
+      return r?.ok;
     },
+    `${what} at ${url}`,
     30_000,
-    100,
   );
 }
 
@@ -294,10 +254,15 @@ async function startPrometheusOnce(opts: PrometheusOptions): Promise<PrometheusI
     rules: () => api(url, '/api/v1/rules'),
     targets: async () => (await api<{ activeTargets: { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }[] }>(url, '/api/v1/targets')).activeTargets,
     waitForQuery: (expr, accept = (r) => r.length > 0, timeoutMs = 30_000) =>
-      waitUntil(`${expr} on ${address}`, async () => {
-        const r = await inst.query(expr);
-        return accept(r) ? r : undefined;
-      }, timeoutMs),
+      until(
+        async () => {
+          const r = await inst.query(expr);
+          return accept(r) ? r : undefined;
+        },
+        `${expr} on ${address}`,
+        timeoutMs,
+        { everyMs: 200 },
+      ),
     log: d.log,
     stop: d.stop,
   };

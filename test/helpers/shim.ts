@@ -5,12 +5,13 @@ import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { which } from '../../src/harness/which.js';
 
 const SOURCE = fileURLToPath(new URL('../shim/fake-ena.c', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../../build/test/', import.meta.url));
 export const SHIM = `${OUT_DIR}fake-ena.so`;
 
-export const haveCc = spawnSync('sh', ['-c', 'command -v cc']).status === 0;
+export const haveCc = which('cc') !== null;
 
 /** Compiles the shim if it is missing or older than its source; returns its path. */
 export function buildShim(): string {

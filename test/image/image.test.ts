@@ -21,7 +21,8 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { freePort, waitUntil } from '../helpers/prometheus.js';
+import { freePort } from '../../src/harness/ports.js';
+import { until } from '../../src/harness/wait.js';
 import { CACHE, ROOT, baseImages, ensureStandins, missingPrerequisites, podman, podmanQuiet, qualified, RECIPES } from './standins.js';
 
 const DOCKERFILE = 'deploy/docker/Dockerfile';
@@ -164,7 +165,7 @@ describe.skipIf(MISSING !== '' && !REQUIRED)(`container image (podman, stand-in 
     const { flags, args } = runFlags(daemonSetPod(), `127.0.0.1:${port}`, `127.0.0.1:${apiPort}`);
     await timed('podman run', () => podman(['run', '-d', '--pull=never', '--name', NAME, ...flags, TAG, ...args]));
     pid = Number((await podman(['inspect', '--format', '{{.State.Pid}}', NAME])).stdout.trim());
-    await timed('first /healthz', () => waitUntil('GET /healthz', async () => ((await get(`${base}/healthz`)).status === 200 ? true : undefined), 60_000));
+    await timed('first /healthz', () => until(async () => (await get(`${base}/healthz`)).status === 200, 'GET /healthz', 60_000));
   }, 60 * 60_000);
 
   function cleanup(): void {
@@ -235,7 +236,7 @@ describe.skipIf(MISSING !== '' && !REQUIRED)(`container image (podman, stand-in 
     };
     const first = await count();
     // Still sampling: the count of ioctls on eth0 keeps growing.
-    await waitUntil('eth0 samples growing', async () => ((await count()) > first ? true : undefined), 30_000);
+    await until(async () => (await count()) > first, 'eth0 samples growing', 30_000);
     const devices = JSON.parse((await get(`${api}/api/devices`)).body) as { source: string; devices: { name: string; up: boolean; lastError: unknown }[] };
     expect(devices.source).toBe('native');
     expect(devices.devices.find((d) => d.name === 'eth0')).toMatchObject({ up: true, lastError: null });
@@ -244,7 +245,7 @@ describe.skipIf(MISSING !== '' && !REQUIRED)(`container image (podman, stand-in 
   it('answers /healthz, /readyz and / like the probes and a browser expect', async () => {
     expect((await get(`${base}/healthz`)).status).toBe(200);
     // Ready once every selected device has a good sample.
-    await waitUntil('GET /readyz 200', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 60_000);
+    await until(async () => (await get(`${base}/readyz`)).status === 200, 'GET /readyz 200', 60_000);
     // The node port keeps /metrics and the probes only.
     expect((await get(`${base}/`)).status).toBe(404);
     const page = await get(`${api}/`);

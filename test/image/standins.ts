@@ -17,6 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { which } from '../../src/harness/which.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -80,16 +81,12 @@ export function podmanQuiet(args: string[]): string[] {
   return r.status === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
 }
 
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
 /** What keeps this machine from running the image test, or '' when nothing does. */
 export function missingPrerequisites(): string {
   const why: string[] = [];
   if (process.getuid?.() !== 0) why.push('needs root (root podman with host networking, mmdebstrap in root mode)');
   const tools: Record<string, string> = { podman: 'apt-get install podman', runc: 'apt-get install runc', mmdebstrap: 'apt-get install mmdebstrap', npm: 'it comes with Node' };
-  for (const [cmd, fix] of Object.entries(tools)) if (!have(cmd)) why.push(`${cmd} not found (${fix})`);
+  for (const [cmd, fix] of Object.entries(tools)) if (which(cmd) === null) why.push(`${cmd} not found (${fix})`);
   if (!existsSync('/usr/share/mmdebstrap/hooks/merged-usr')) why.push('mmdebstrap merged-usr hook missing (apt-get install mmdebstrap)');
   return why.join('; ');
 }

@@ -9,7 +9,8 @@ import type { Sample } from '../../src/sampling/sample.js';
 import { NativeSource } from '../../src/sampling/native-source.js';
 import { loadNative } from '../../src/sampling/native.js';
 import { JsRingWriter, fakeAddon, type FakeDevice } from '../helpers/fake-native.js';
-import { canUseNetns, createVeth, haveEthtool, netnsSkipReason, sh, type VethPair } from '../helpers/host.js';
+import { createVeth, type VethPair } from '../../src/harness/netns.js';
+import { haveEthtool, netnsSkipReason, sh } from '../helpers/host.js';
 
 interface Harness {
   addon?: NativeAddon;

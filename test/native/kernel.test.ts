@@ -9,7 +9,8 @@ import { loadNative } from '../../src/sampling/native.js';
 import { NativeSource } from '../../src/sampling/native-source.js';
 import type { Sample } from '../../src/sampling/sample.js';
 import { u64ToString } from '../../src/sampling/u64.js';
-import { blockEventLoop, canUseNetns, createVeth, ethtoolStats, haveEthtool, netnsSkipReason, openFds } from '../helpers/host.js';
+import { createVeth } from '../../src/harness/netns.js';
+import { blockEventLoop, canUseNetns, ethtoolStats, haveEthtool, netnsSkipReason, openFds } from '../helpers/host.js';
 
 const addon = loadNative();
 const hasEth0 = existsSync('/sys/class/net/eth0');

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { browserMissing, openBrowser, artifactPath, type Browser } from './browser.js';
-import { firstIncreaseMs, startSimulated, until, type Serving } from './serve-process.js';
+import { until } from '../../src/harness/wait.js';
+import { firstIncreaseMs, startSimulated, type Serving } from './serve-process.js';
 import { enaHere } from '../helpers/host.js';
 import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { startServe, type Served } from '../helpers/serve.js';

@@ -4,7 +4,8 @@
 // publish their customer metrics every read, every 250 ms and every second.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServe, until, type Served } from '../helpers/serve.js';
+import { until } from '../../src/harness/wait.js';
+import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
 import { browserMissing, openBrowser, type Browser } from './browser.js';
 

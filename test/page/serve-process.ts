@@ -1,12 +1,13 @@
 // `ethburst serve --source simulate` as a child process on an ephemeral
-// loopback port, for the page and watch tests (the approach of
-// test/cli/serve.test.ts's startServe).
+// loopback port, for the page and watch tests (test/helpers/serve.ts's
+// startServe, with a simulated source and a script).
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished, startCli, type Result } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve.js';
+import type { Result } from '../helpers/cli.js';
 
 export interface Serving {
   child: ChildProcess;
@@ -26,51 +27,15 @@ export interface ScriptedBurst {
 }
 
 export async function startSimulated(opts: { devices?: number; script?: ScriptedBurst[]; seed?: number } = {}): Promise<Serving> {
-  const args = ['serve', '--listen', '127.0.0.1:0', '--log-format', 'json', '--source', 'simulate', '--simulate-devices', String(opts.devices ?? 1)];
+  const args = ['--source', 'simulate', '--simulate-devices', String(opts.devices ?? 1)];
   if (opts.script) {
     const file = join(mkdtempSync(join(tmpdir(), 'ethburst-page-')), 'script.json');
     writeFileSync(file, JSON.stringify(opts.script));
     args.push('--simulate-script', file);
   }
   if (opts.seed !== undefined) args.push('--simulate-seed', String(opts.seed));
-  const child = startCli(args);
-  const done = finished(child);
-  const base = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer | string) => {
-      buf += d.toString();
-      const m = /"msg":"serving","listen":"127\.0\.0\.1:(\d+)"/.exec(buf);
-      if (m) {
-        child.stderr!.off('data', onData);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    };
-    child.stderr!.on('data', onData);
-    child.once('exit', () => reject(new Error(`serve exited early: ${buf}`)));
-  });
-  return {
-    child,
-    base,
-    startedAt: Date.now(),
-    done,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return done;
-    },
-  };
-}
-
-/** Polls f until it returns non-null, or fails naming `what`. */
-export async function until<T>(f: () => Promise<T | null> | T | null, what: string, ms = 15_000, everyMs = 100): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve()
-      .then(f)
-      .catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  const { child, base, done, stop } = await startServe(args);
+  return { child, base, startedAt: Date.now(), done, stop };
 }
 
 /** Time of the first tick with an increase in a series, from the server itself. */

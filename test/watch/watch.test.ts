@@ -5,9 +5,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../src/harness/ports.js';
+import { until } from '../../src/harness/wait.js';
 import { CLI, finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
-import { startSimulated, until, type Serving } from '../page/serve-process.js';
+import { startSimulated, type Serving } from '../page/serve-process.js';
 import { TmuxSession, tmuxMissing } from './tmux.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
@@ -73,10 +74,7 @@ describe.skipIf(tmuxMissing !== null)(`watch in a terminal${tmuxMissing ? ` (ski
 
   it('Ctrl-C quits too, and a stopped exporter is shown as unreachable rather than ending the view', async () => {
     // A port that was free a moment ago: nothing listens there.
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const t = session([process.execPath, CLI, 'watch', '--url', `http://127.0.0.1:${port}/`]);
     await until(() => (new RegExp(`exporter unreachable at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED \\(retrying\\)`).test(t.capture()) ? true : null), 'the unreachable notice', 10_000);
     t.keys('C-c');

@@ -1,8 +1,10 @@
-// Checks the scrape-view model (promql.ts) against the real PromQL engine:
-// `promtool test rules` evaluates our expressions over the scraped series
-// and reports every value that differs from what the model predicted
-// (with the value it got). Cheap (tens of ms), so it runs on every bench
-// run where promtool is installed.
+// The real promtool (Debian's `prometheus` package): its version, `check
+// metrics` on an exposition (the tests), and the scrape-view model
+// (src/bench/promql.ts) checked against the real PromQL engine: `promtool
+// test rules` evaluates our expressions over the scraped series and
+// reports every value that differs from what the model predicted (with the
+// value it got). Cheap (tens of ms), so the bench runs it on every run
+// where promtool is installed.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,12 @@ export function promtoolVersion(bin = 'promtool'): string | null {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) return null;
   return /version (\S+)/.exec(r.stdout + r.stderr)?.[1] ?? 'unknown';
+}
+
+/** `promtool check metrics` on an exposition: its complaints, '' when clean. */
+export function promtoolCheckMetrics(text: string, bin = 'promtool'): string {
+  const r = spawnSync(bin, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 60_000 });
+  return `${r.stdout}${r.stderr}`.trim() + (r.status === 0 ? '' : `\n(exit ${r.status})`);
 }
 
 /** Go's time.Duration formatting as promtool prints it ("1m30s", "2h0m5s", "15s", "0s"). */
