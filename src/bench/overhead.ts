@@ -17,6 +17,7 @@ import { BENCH_BURST_STAT, type BenchDevice } from './devices.js';
 import { httpGet, keepAliveAgent, metricSum, metricValues } from './http.js';
 import { readProcMemory, readProcTimes } from './machine.js';
 import { median } from './stats.js';
+import { MISSED_TICKS, RING_OVERRUNS, SAMPLER_TICKS } from '../export/metrics/sampler.js';
 
 export interface OverheadResult {
   status: 'ok';
@@ -144,8 +145,8 @@ export async function measureOverhead(
     const q = Math.max(1, Math.floor(rssSeries.length / 4));
     const first = median(rssSeries.slice(0, q).map((x) => x[1]));
     const last = median(rssSeries.slice(-q).map((x) => x[1]));
-    const ticks0 = metricSum(m0, 'ethburst_sampler_ticks_total');
-    const ticks = metricSum(m1, 'ethburst_sampler_ticks_total') - ticks0;
+    const ticks0 = metricSum(m0, SAMPLER_TICKS);
+    const ticks = metricSum(m1, SAMPLER_TICKS) - ticks0;
     // The ring is touched when it is created (src/sampling/ring.ts), so none of the
     // growth in the window is the sampler writing into fresh pages.
     const ringFirstPass: number | null = null;
@@ -178,8 +179,8 @@ export async function measureOverhead(
           ? null
           : {
               ticks,
-              missedTicks: metricSum(m1, 'ethburst_sampler_missed_ticks_total') - metricSum(m0, 'ethburst_sampler_missed_ticks_total'),
-              overruns: metricSum(m1, 'ethburst_ring_overruns_total') - metricSum(m0, 'ethburst_ring_overruns_total'),
+              missedTicks: metricSum(m1, MISSED_TICKS) - metricSum(m0, MISSED_TICKS),
+              overruns: metricSum(m1, RING_OVERRUNS) - metricSum(m0, RING_OVERRUNS),
             },
       rssSeries,
     };
