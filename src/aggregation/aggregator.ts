@@ -21,7 +21,7 @@ export interface AggregatorOptions {
   burstGapMs?: number;
   /** Which stats get increases, bursts and windows. Default: `*_allowance_exceeded`. */
   trackedStat?: (name: string) => boolean;
-  /** Sliding window lengths; [] turns windows off (analyze has no use for them). Default 1 min, 10 min, 1 h. */
+  /** Sliding window lengths; [] turns windows off; [WHOLE_RUN] keeps one that never expires (analyze). Default 1 min, 10 min, 1 h. */
   windowsMs?: readonly number[];
   /** Sub-windows per window. Default 6. */
   windowSlots?: number;
