@@ -147,7 +147,7 @@ export class Exporter implements SampleSink, AggregationListener {
   constructor(opts: ExporterOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.aggregator = new Aggregator({ burstGapMs: opts.burstGapMs, trackedStat: opts.trackedStat, windowsMs: [] });
+    this.aggregator = new Aggregator({ burstGapMs: opts.burstGapMs, trackedStat: opts.trackedStat });
     this.aggregator.addListener(this);
     this.series = new SeriesStore(Math.min(60_000, Math.ceil(600_000 / opts.intervalMs) + 10));
     this.exposition = new Exposition({ defaultMetrics: opts.defaultMetrics ?? true });
