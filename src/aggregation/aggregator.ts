@@ -171,8 +171,9 @@ export class Aggregator implements SampleSink {
   /** Latest sample time seen from any device: the clock windows are read on. */
   clockMs = Number.NaN;
 
+  /** Window lengths every (device, tracked stat) keeps; [] when windows are off. */
+  readonly windowsMs: readonly number[];
   private readonly isTracked: (name: string) => boolean;
-  private readonly windowsMs: readonly number[];
   private readonly slots: number;
   private readonly devices = new Map<string, DeviceState>();
   private listeners: AggregationListener[] = [];

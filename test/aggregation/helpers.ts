@@ -136,8 +136,8 @@ export const T0 = 1_764_000_000_000;
  * 200 ms), 1 x 50 at 9.0 s (50, 100 ms). Per-second increases: 30, 200, 50
  * and ten zeros. Values below 256 are exact in the histograms.
  */
-export function threeBursts(t0 = T0): Rec[] {
-  const recs: Rec[] = [];
+export function threeBursts(t0 = T0): { t: number; stats: Record<string, number> }[] {
+  const recs: { t: number; stats: Record<string, number> }[] = [];
   let pps = 0;
   for (let i = 0; i <= 120; i++) {
     const t = i * 100;
