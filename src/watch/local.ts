@@ -10,6 +10,7 @@ import { silentLogger } from '../log.js';
 import type { StatsSource } from '../sampling/sample.js';
 import { version } from '../version.js';
 import { WATCH_WINDOW_MS, type Feed, type WatchSeries, type WatchSnapshot } from './feed.js';
+import { summarizeWindow } from '../aggregation/window-summary.js';
 
 export class LocalFeed implements Feed {
   private readonly exporter: Exporter;
@@ -52,6 +53,7 @@ export class LocalFeed implements Feed {
         points: this.exporter.series.get(device, stat)?.since(from) ?? [],
         open: open ? { startMs: open.startMs, endMs: open.endMs, increase: open.increase } : null,
         lastBurst: last.get(`${device}\u0000${stat}`) ?? null,
+        windows: this.exporter.aggregator.windows(device, stat)?.map(summarizeWindow) ?? null,
       };
     });
     const devices = this.exporter.deviceStates().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff, counterUpdate: d.counterUpdate }));
