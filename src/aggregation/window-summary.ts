@@ -39,8 +39,6 @@ export interface WindowSummary extends WindowMeasures {
   to_ms: number;
 }
 
-export const QUANTILE_PERCENTS = [50, 90, 99] as const;
-
 export function quantiles(h: Histogram): Quantiles {
   const count = h.totalCount;
   if (count === 0) return { count: 0, p50: null, p90: null, p99: null, max: null };

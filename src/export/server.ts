@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseDuration } from '../cli/duration.js';
-import { summarizeWindow } from '../aggregation/window-summary.js';
+import { summarizeWindow, type WindowSummary } from '../aggregation/window-summary.js';
 import type { Exporter } from './exporter.js';
 import type { Logger } from '../log.js';
 import { oneLine } from '../errors.js';
@@ -250,7 +250,7 @@ export function createServer(opts: ServerOptions): WebServer {
         const t = agg.clockMs;
         const device = q.get('device');
         const stat = q.get('stat');
-        const stats = [];
+        const stats: { device: string; stat: string; windows: WindowSummary[] }[] = [];
         for (const s of agg.totals()) {
           if ((device !== null && s.device !== device) || (stat !== null && s.stat !== stat)) continue;
           const ws = agg.windows(s.device, s.stat, t);

@@ -154,7 +154,7 @@ function quantile(v: number | null): string {
  * number of bursts over the longest. A title line first; nothing when no
  * stat has windows with drops.
  */
-export function windowLines(series: readonly WatchSeries[], devW: number, statW: number, width: number, c: boolean): string[] {
+function windowLines(series: readonly WatchSeries[], devW: number, statW: number, width: number, c: boolean): string[] {
   const out: string[] = [];
   for (const s of series) {
     const ws = s.windows;
