@@ -22,7 +22,7 @@ export interface AggregatorOptions {
   burstGapMs?: number;
   /** Which stats get increases, bursts and windows. Default: `*_allowance_exceeded`. */
   trackedStat?: (name: string) => boolean;
-  /** Sliding window lengths; [] turns windows off (analyze has no use for them). Default 1 min, 10 min, 1 h. */
+  /** Sliding window lengths; [] turns windows off; [WHOLE_RUN] keeps one that never expires (analyze). Default 1 min, 10 min, 1 h. */
   windowsMs?: readonly number[];
   /** Sub-windows per window. Default 6. */
   windowSlots?: number;
@@ -167,8 +167,9 @@ export class Aggregator implements SampleSink {
   /** Latest sample time seen from any device: the clock windows are read on. */
   clockMs = Number.NaN;
 
+  /** Window lengths every (device, tracked stat) keeps; [] when windows are off. */
+  readonly windowsMs: readonly number[];
   private readonly isTracked: (name: string) => boolean;
-  private readonly windowsMs: readonly number[];
   private readonly slots: number;
   private readonly devices = new Map<string, DeviceState>();
   private listeners: AggregationListener[] = [];

@@ -10,11 +10,18 @@
 // data. A window of W read at time `now` covers the slots from
 // floor(now / slot) - slots to floor(now / slot): at least the last W, at
 // most W + W / slots. Nothing younger than W is ever missing.
+//
+// A window of WHOLE_RUN (Infinity) never rotates: one slot that keeps
+// everything, for `ethburst analyze`'s whole-trace quantiles. It goes
+// through the same record functions (same rounding, same run splitting) as
+// the sliding ones, so live and offline numbers agree.
 
 import { build, type Histogram } from 'hdr-histogram-js';
 
 export const DEFAULT_WINDOWS_MS: readonly number[] = [60_000, 600_000, 3_600_000];
 export const DEFAULT_WINDOW_SLOTS = 6;
+/** A window length that never expires: everything since the aggregator started. */
+export const WHOLE_RUN = Number.POSITIVE_INFINITY;
 
 /**
  * Two significant digits (1 % resolution) instead of the library's three:
@@ -108,8 +115,9 @@ class MaxRing {
 
 /** One window of one (device, stat) as read at `nowMs`. Fresh histograms the caller owns. */
 export interface WindowSnapshot {
+  /** WHOLE_RUN (Infinity) for the window that never expires. */
   readonly windowMs: number;
-  /** Oldest time the merged slots cover (inclusive) and the read time. */
+  /** Oldest time the merged slots cover (inclusive; NaN for WHOLE_RUN) and the read time. */
   readonly fromMs: number;
   readonly toMs: number;
   /** Finished bursts whose end falls in the window: durations (ms, rounded). */
@@ -132,16 +140,20 @@ class Window {
   readonly tickRate: MaxRing;
   readonly slotMs: number;
 
+  readonly slots: number;
+
   constructor(
     readonly windowMs: number,
-    readonly slots: number,
+    slots: number,
   ) {
-    this.slotMs = windowMs / slots;
-    this.burstDuration = new HistogramRing(this.slotMs, slots);
-    this.burstSize = new HistogramRing(this.slotMs, slots);
-    this.burstPeak = new HistogramRing(this.slotMs, slots);
-    this.second = new HistogramRing(this.slotMs, slots);
-    this.tickRate = new MaxRing(this.slotMs, slots);
+    // WHOLE_RUN: one slot of infinite length, whose number is always 0.
+    this.slots = Number.isFinite(windowMs) ? slots : 1;
+    this.slotMs = windowMs / this.slots;
+    this.burstDuration = new HistogramRing(this.slotMs, this.slots);
+    this.burstSize = new HistogramRing(this.slotMs, this.slots);
+    this.burstPeak = new HistogramRing(this.slotMs, this.slots);
+    this.second = new HistogramRing(this.slotMs, this.slots);
+    this.tickRate = new MaxRing(this.slotMs, this.slots);
   }
 }
 
@@ -215,7 +227,7 @@ export class StatWindows {
       w.second.mergeInto(secondIncrease, nowMs);
       return {
         windowMs: w.windowMs,
-        fromMs: (Math.floor(nowMs / w.slotMs) - w.slots) * w.slotMs,
+        fromMs: Number.isFinite(w.windowMs) ? (Math.floor(nowMs / w.slotMs) - w.slots) * w.slotMs : Number.NaN,
         toMs: nowMs,
         burstDurationMs,
         burstSize,

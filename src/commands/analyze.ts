@@ -9,6 +9,8 @@
 import { Aggregator, type BurstEvent, type StatTotals } from '../aggregation/aggregator.js';
 import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote } from '../aggregation/update-period.js';
+import { windowMeasures, type Quantiles, type WindowMeasures } from '../aggregation/window-summary.js';
+import { WHOLE_RUN } from '../aggregation/windows.js';
 import { BurstSorter } from '../analysis/burst-sort.js';
 import { defineCommand } from '../cli/command.js';
 import { formatDuration } from '../cli/duration.js';
@@ -16,9 +18,16 @@ import { InputError, oneLine } from '../errors.js';
 import { ReplaySource } from '../sources/replay.js';
 import { StreamWriter } from '../analysis/stream-writer.js';
 
+/** Whole-trace quantiles of one (device, stat): the measures /api/windows gives per window. */
+export interface StatQuantiles extends WindowMeasures {
+  device: string;
+  stat: string;
+}
+
 export interface AnalyzeResult {
   bursts: BurstEvent[];
   totals: StatTotals[];
+  quantiles: StatQuantiles[];
 }
 
 export interface AnalyzeOptions {
@@ -40,6 +49,8 @@ export interface SortedAnalysis<T> {
   /** Call sorted() once for the payloads in output order, dispose() always. */
   bursts: BurstSorter<T>;
   totals: StatTotals[];
+  /** In the order of `totals`. */
+  quantiles: StatQuantiles[];
   /** One sentence per device whose counters refresh more slowly than the trace samples them. */
   resolution: string[];
 }
@@ -50,7 +61,7 @@ export interface SortedAnalysis<T> {
  * (nothing is left on disk then).
  */
 export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<BurstEvent>) => T, options: AnalyzeOptions = {}): Promise<SortedAnalysis<T>> {
-  const agg = new Aggregator({ burstGapMs: options.burstGapMs, trackedStat: trackedStatMatcher(options.burstStats), windowsMs: [] });
+  const agg = new Aggregator({ burstGapMs: options.burstGapMs, trackedStat: trackedStatMatcher(options.burstStats), windowsMs: [WHOLE_RUN] });
   const bursts = new BurstSorter<T>({ runLength: options.runLength });
   const source = new ReplaySource(path, { input: options.input, displayName: options.displayName, onCutOffLastLine: options.onCutOffLastLine });
   const stop = (): void => source.stop();
@@ -68,7 +79,10 @@ export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<
       const note = p ? resolutionNote(d, p) : null;
       return note === null ? [] : [note];
     });
-    return { bursts, totals: agg.totals(), resolution };
+    const totals = agg.totals();
+    // The same histograms and summary as serve's windows, over everything.
+    const quantiles = totals.map((t) => ({ device: t.device, stat: t.stat, ...windowMeasures(agg.windows(t.device, t.stat)![0]!) }));
+    return { bursts, totals, quantiles, resolution };
   } catch (err) {
     bursts.dispose();
     throw err;
@@ -81,7 +95,7 @@ export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<
 export async function analyzeTrace(path: string, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
   const r = await analyzeTraceSorted(path, (b) => ({ ...b }), options);
   try {
-    return { bursts: [...r.bursts.sorted()], totals: r.totals };
+    return { bursts: [...r.bursts.sorted()], totals: r.totals, quantiles: r.quantiles };
   } finally {
     r.bursts.dispose();
   }
@@ -163,6 +177,27 @@ function totalsTable(totals: readonly StatTotals[]): string {
   return `Totals:\n${rows.map((r) => `${tableRow(r, widths, TOTALS_RIGHT)}\n`).join('')}`;
 }
 
+const QUANTILES_HEADER = ['DEVICE', 'STAT', 'MEASURE', 'COUNT', 'P50', 'P90', 'P99', 'MAX'];
+const QUANTILES_RIGHT = new Set([3, 4, 5, 6, 7]);
+
+function quantileCells(q: Quantiles, format: (n: number) => string): string[] {
+  return [String(q.count), ...[q.p50, q.p90, q.p99, q.max].map((v) => (v === null ? '–' : format(v)))];
+}
+
+/** Per (device, stat) with any increase: per-second increase, burst size and burst duration over the whole trace. */
+function quantilesTable(qs: readonly StatQuantiles[]): string {
+  const rows = [QUANTILES_HEADER];
+  for (const q of qs) {
+    if (!q.second_increase.max) continue;
+    rows.push([q.device, q.stat, 'increase/second', ...quantileCells(q.second_increase, formatCount)]);
+    rows.push([q.device, q.stat, 'burst size', ...quantileCells(q.burst_size, formatCount)]);
+    rows.push([q.device, q.stat, 'burst duration', ...quantileCells(q.burst_duration_ms, formatDuration)]);
+  }
+  const widths: number[] = [];
+  for (const r of rows) widen(widths, r);
+  return `Quantiles over the whole trace (stats with drops; every sampled second counts, zeros included; 1 % resolution above 255):\n${rows.map((r) => `${tableRow(r, widths, QUANTILES_RIGHT)}\n`).join('')}`;
+}
+
 /**
  * An output format in two halves: what to keep of each burst while the
  * trace is read, and how to write the kept bursts and the totals.
@@ -183,7 +218,7 @@ function jsonFormat(): Format<string> {
         if (out.write(sep + b)) await out.flush();
         sep = ',';
       }
-      out.write(`],"totals":${totalsJson(r.totals)}}\n`);
+      out.write(`],"totals":${totalsJson(r.totals)},"quantiles":${JSON.stringify(r.quantiles)}}\n`);
     },
   };
 }
@@ -209,6 +244,7 @@ function tableFormat(burstGapMs: number): Format<string[]> {
         }
       }
       out.write(`\n${totalsTable(r.totals)}`);
+      if (r.quantiles.some((q) => q.second_increase.max)) out.write(`\n${quantilesTable(r.quantiles)}`);
       // Only when it matters: bursts of such a device are at its resolution.
       if (r.resolution.length > 0) out.write(`\nResolution:\n${r.resolution.map((n) => `  ${n}\n`).join('')}`);
     },

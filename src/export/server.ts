@@ -12,6 +12,7 @@ import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseDuration } from '../cli/duration.js';
 import { statPolicyView, type StatPolicyView } from '../aggregation/stat-policy.js';
+import { summarizeWindow, type WindowSummary } from '../aggregation/window-summary.js';
 import type { Exporter } from './exporter.js';
 import type { Logger } from '../log.js';
 import { oneLine } from '../errors.js';
@@ -150,6 +151,7 @@ const INDEX = (source: string, intervalMs: number) => `<!doctype html>
 <li><a href="/api/bursts">/api/bursts</a>?since=&amp;device=&amp;stat=&amp;open=1: recent bursts (and those in progress)</li>
 <li><a href="/api/series">/api/series</a>?device=&amp;stat=&amp;window=: per-tick increases, full resolution, up to 10 min</li>
 <li><a href="/api/devices">/api/devices</a>: sampled devices and their state</li>
+<li><a href="/api/windows">/api/windows</a>?device=&amp;stat=: p50/p90/p99/max of per-second increase, burst size and duration over the last 1 min, 10 min, 1 h</li>
 <li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a></li>
 </ul></body></html>
 `;
@@ -247,6 +249,22 @@ export function createServer(opts: ServerOptions): WebServer {
         if (!ring) throw new HttpError(404, `no series for device "${device.slice(0, 64)}" stat "${stat.slice(0, 64)}"`);
         const t = now();
         json(res, { device, stat, now_ms: t, interval_ms: d.intervalMs, window_ms: windowMs, points: ring.since(t - windowMs) });
+        return;
+      }
+      case '/api/windows': {
+        // Read on the samples' clock, like the windows themselves.
+        const agg = registry.aggregator;
+        const t = agg.clockMs;
+        const device = q.get('device');
+        const stat = q.get('stat');
+        const stats: { device: string; stat: string; windows: WindowSummary[] }[] = [];
+        for (const s of agg.totals()) {
+          // Devices sampled now; the aggregation remembers the ones that went.
+          if ((device !== null && s.device !== device) || (stat !== null && s.stat !== stat) || !registry.get(s.device)) continue;
+          const ws = agg.windows(s.device, s.stat, t);
+          if (ws) stats.push({ device: s.device, stat: s.stat, windows: ws.map(summarizeWindow) });
+        }
+        json(res, { now_ms: t === t ? t : null, windows_s: agg.windowsMs.map((w) => w / 1000), stats });
         return;
       }
       case '/api/devices':

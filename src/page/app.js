@@ -403,6 +403,7 @@
       // Parsed after /api/devices has said which series is the conntrack gauge.
       const [, metrics] = await Promise.all([fetchDevices(), getJSON('/metrics').catch(() => null)]);
       if (metrics !== null) parseMetrics(metrics);
+      await windowsPanel.refresh();
     } else if (state.poll % CONNTRACK_EVERY === 0 && state.conntrack.byDevice.size > 0) {
       getJSON('/metrics').then(parseMetrics, () => {});
     }
@@ -771,7 +772,77 @@
     renderBursts();
     renderCharts();
     renderConntrack();
+    windowsPanel.render();
   }
+
+  // --- the Windows panel (/api/windows) -------------------------------------------
+
+  /**
+   * @typedef {{ count: number, p50: number | null, p90: number | null, p99: number | null, max: number | null }} Quantiles
+   * @typedef {{ window_s: number, from_ms: number, to_ms: number, second_increase: Quantiles, burst_size: Quantiles, burst_duration_ms: Quantiles, peak_rate_per_second: number }} WindowSummary
+   * @typedef {{ device: string, stat: string, windows: WindowSummary[] }} StatWindows
+   * @typedef {{ now_ms: number | null, windows_s: number[], stats: StatWindows[] }} WindowsResponse
+   */
+
+  /**
+   * p50/p90/p99/max of per-second increase, burst size and burst duration
+   * over the server's 1 min / 10 min / 1 h windows, one row per window, for
+   * every (device, stat) with drops in its longest window. Fetched with the
+   * slow polls (the windows move in 10 s steps at the finest); rebuilt only
+   * when the text changes.
+   */
+  const windowsPanel = (() => {
+    /** @type {WindowsResponse | null} */
+    let latest = null;
+    let sig = '';
+
+    /** @param {number} s @returns {string} */
+    const windowName = (s) => (s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+    /** @param {number} n @returns {string} */
+    const count = (n) => (n < 1e6 ? fmtInt.format(Math.round(n)) : compact(n));
+    /**
+     * @param {Quantiles} q
+     * @param {(n: number) => string} fmt
+     * @returns {string}
+     */
+    const quantiles = (q, fmt) => (q.count === 0 || q.max === null ? '<span class="muted">–</span>' : [q.p50, q.p90, q.p99, q.max].map((v) => fmt(v ?? 0)).join(' · '));
+
+    /** Never fails the poll: the panel keeps its last numbers when the request does. */
+    async function refresh() {
+      try {
+        latest = /** @type {WindowsResponse} */ (await getJSON('/api/windows'));
+      } catch {
+        // An older exporter without /api/windows, or a blip: liveness is judged elsewhere.
+      }
+    }
+
+    function render() {
+      const section = $('windows-section');
+      if (!latest) return;
+      const longest = latest.windows_s.length - 1;
+      const active = latest.stats.filter((s) => (s.windows[longest]?.second_increase.max ?? 0) > 0);
+      active.sort((a, b) => natural(a.device, b.device) || STAT_ORDER.indexOf(a.stat) - STAT_ORDER.indexOf(b.stat) || natural(a.stat, b.stat));
+      const quiet = latest.stats.length - active.length;
+      const rows = active.flatMap((s) =>
+        s.windows.map(
+          (w, i) => `<tr data-device="${esc(s.device)}" data-stat="${esc(s.stat)}" data-window="${w.window_s}"${i === 0 ? ' class="first"' : ''}>
+        <td>${i === 0 ? esc(s.device) : ''}</td><td>${i === 0 ? esc(s.stat) : ''}</td><td>${windowName(w.window_s)}</td>
+        <td class="num">${quantiles(w.second_increase, count)}</td><td class="num">${fmtInt.format(w.burst_size.count)}</td>
+        <td class="num">${quantiles(w.burst_size, count)}</td><td class="num">${quantiles(w.burst_duration_ms, duration)}</td>
+        <td class="num">${compact(w.peak_rate_per_second)}/s</td></tr>`,
+        ),
+      );
+      const html =
+        rows.join('') ||
+        `<tr class="empty"><td colspan="8">no drops in the last ${windowName(latest.windows_s[longest] ?? 3600)}${quiet > 0 ? ` (${quiet} tracked stat${quiet === 1 ? '' : 's'})` : ''}</td></tr>`;
+      if (html === sig) return;
+      sig = html;
+      $('windows').tBodies[0].innerHTML = html;
+      section.hidden = false;
+    }
+
+    return { refresh, render };
+  })();
 
   // --- events (attached once) ----------------------------------------------------
 

@@ -19,6 +19,8 @@ export interface WatchSeries {
   readonly open: { startMs: number; endMs: number; increase: number } | null;
   /** The newest finished burst, if any is known. */
   readonly lastBurst: BurstRecord | null;
+  /** The server's 1 min / 10 min / 1 h windows (/api/windows), when known. */
+  readonly windows?: readonly import('../aggregation/window-summary.js').WindowSummary[] | null;
 }
 
 export interface WatchDevice {

@@ -10,6 +10,7 @@ import type { StatsSource } from '../sampling/sample.js';
 import { DeviceRegistry } from '../state/device-registry.js';
 import type { BurstRecord } from '../state/recent-bursts.js';
 import { WATCH_WINDOW_MS, type Feed, type WatchSeries, type WatchSnapshot } from './feed.js';
+import { summarizeWindow } from '../aggregation/window-summary.js';
 
 export class LocalFeed implements Feed {
   private readonly registry: DeviceRegistry;
@@ -42,6 +43,7 @@ export class LocalFeed implements Feed {
         points: r.series(device, stat)?.since(from) ?? [],
         open: open ? { startMs: open.startMs, endMs: open.endMs, increase: open.increase } : null,
         lastBurst: last.get(`${device}\u0000${stat}`) ?? null,
+        windows: r.aggregator.windows(device, stat)?.map(summarizeWindow) ?? null,
       };
     });
     const devices = r.views().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff, counterUpdate: d.counterUpdate }));

@@ -6,6 +6,7 @@
 import type { BurstRecord } from '../state/recent-bursts.js';
 import { ASSUMED_BURST_GAP_MS, WATCH_WINDOW_MS, deviceMatches, type DeviceFilter, type Feed, type WatchDevice, type WatchSeries, type WatchSnapshot } from './feed.js';
 import { openBurstOf } from './summary.js';
+import type { WindowSummary } from '../aggregation/window-summary.js';
 
 const FETCH_TIMEOUT_MS = 4000;
 /** Series list and devices are re-read every this many refreshes. */
@@ -52,6 +53,8 @@ export class RemoteFeed implements Feed {
   /** The server's --burst-gap, from /api/series; the default until it says. */
   private burstGapMs = ASSUMED_BURST_GAP_MS;
   private source = '';
+  /** The newest /api/windows answer by series key; empty for a server without it. */
+  private windows = new Map<string, WindowSummary[]>();
   private refreshes = 0;
   /** Server clock minus ours, learned from the newest sample times. */
   private clockOffset = Number.NaN;
@@ -65,7 +68,7 @@ export class RemoteFeed implements Feed {
   async refresh(): Promise<WatchSnapshot> {
     let problem: string | null = null;
     try {
-      if (this.refreshes++ % SLOW_EVERY === 0 || this.history.size === 0) await Promise.all([this.refreshList(), this.refreshDevices()]);
+      if (this.refreshes++ % SLOW_EVERY === 0 || this.history.size === 0) await Promise.all([this.refreshList(), this.refreshDevices(), this.refreshWindows()]);
       await Promise.all([this.refreshBursts(), this.refreshSeries()]);
     } catch (err) {
       problem = `exporter unreachable at ${this.base.origin}: ${describe(err)} (retrying)`;
@@ -107,6 +110,18 @@ export class RemoteFeed implements Feed {
     const r = await this.get<{ source: string; devices: WatchDevice[] }>('/api/devices');
     this.source = r.source;
     this.devices = r.devices.filter((d) => deviceMatches(this.filter, d.name));
+  }
+
+  /** The windows move in 10 s steps at the finest: the slow refreshes are enough. */
+  private async refreshWindows(): Promise<void> {
+    try {
+      const r = await this.get<{ stats: { device: string; stat: string; windows: WindowSummary[] }[] }>('/api/windows');
+      this.windows = new Map(r.stats.map((s) => [`${s.device}\u0000${s.stat}`, s.windows]));
+    } catch (err) {
+      // A server from before /api/windows: no window lines. Anything else is a real problem.
+      if ((err as { status?: number }).status !== 404) throw err;
+      this.windows.clear();
+    }
   }
 
   private async refreshBursts(): Promise<void> {
@@ -167,7 +182,7 @@ export class RemoteFeed implements Feed {
       const done = last.get(key) ?? null;
       // Once the server reports the burst finished, it is no longer open.
       const stillOpen = open && !(done && done.start_ms >= open.startMs - this.intervalMs) ? open : null;
-      return { device: h.device, stat: h.stat, points: h.points, open: stillOpen, lastBurst: done };
+      return { device: h.device, stat: h.stat, points: h.points, open: stillOpen, lastBurst: done, windows: this.windows.get(key) ?? null };
     });
     return {
       source: `${this.base.origin}${this.source ? ` (${this.source})` : ''}`,

@@ -2,7 +2,7 @@
 // Pure: no I/O, no clock; the tests feed it snapshots and read the lines.
 
 import { shortStatName, statRank } from '../aggregation/stat-policy.js';
-import { WATCH_WINDOW_MS, type WatchSnapshot } from './feed.js';
+import { WATCH_WINDOW_MS, type WatchSeries, type WatchSnapshot } from './feed.js';
 import { summarize, type RowSummary } from './summary.js';
 
 export interface RenderOptions {
@@ -133,8 +133,41 @@ export function renderScreen(snap: WatchSnapshot, o: RenderOptions): string[] {
   }
   if (hidden > 0) lines.push(sgr(c, '2', fit(`… ${hidden} more rows without drops in the last minute (make the terminal taller, or pick devices with --device)`, width)));
   if (series.length === 0 && !snap.problem) lines.push(fit('waiting for the first samples…', width));
+  // The windows come after every row that fits, in what room is left.
+  const win = windowLines(series, devW, statW, width, c);
+  if (win.length > 1 && height - footer.length - lines.length > 2) lines.push('', ...win.slice(0, height - footer.length - lines.length - 1));
   while (lines.length < height - footer.length) lines.push('');
   return [...lines, ...footer];
+}
+
+function quantile(v: number | null): string {
+  return v === null ? '–' : compact(v);
+}
+
+/**
+ * One line per (device, stat) with drops in its longest window: p99 and max
+ * of per-second increase over each window, then burst size p99 and the
+ * number of bursts over the longest. A title line first; nothing when no
+ * stat has windows with drops.
+ */
+function windowLines(series: readonly WatchSeries[], devW: number, statW: number, width: number, c: boolean): string[] {
+  const out: string[] = [];
+  for (const s of series) {
+    const ws = s.windows;
+    const longest = ws?.at(-1);
+    if (!ws || !longest || !longest.second_increase.max) continue;
+    const perWindow = ws.map((w) => `${windowName(w.window_s)} p99 ${quantile(w.second_increase.p99)}/s max ${quantile(w.second_increase.max)}/s`);
+    const size = longest.burst_size;
+    const bursts = `burst size p99 ${quantile(size.p99)} (${size.count} burst${size.count === 1 ? '' : 's'} in ${windowName(longest.window_s)})`;
+    out.push(fit(`${fit(s.device, devW)} ${fit(shortStatName(s.stat), statW)} ${[...perWindow, bursts].join(' · ')}`, width));
+  }
+  if (out.length === 0) return [];
+  return [sgr(c, '2', fit('WINDOWS: drops per second (p99, max) over each window; burst sizes over the longest', width)), ...out];
+}
+
+/** 60 → "1m", 600 → "10m", 3600 → "1h". */
+function windowName(s: number): string {
+  return s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
 function footerLines(snap: WatchSnapshot, width: number, c: boolean): string[] {

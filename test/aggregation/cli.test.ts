@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ena, T0, tempDir, traceFile } from './helpers.js';
+import { ena, T0, tempDir, threeBursts, traceFile } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'build/dist/src/cli.js');
@@ -40,7 +40,7 @@ describe('ethburst analyze', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['bursts', 'totals']);
+    expect(Object.keys(doc)).toEqual(['bursts', 'totals', 'quantiles']);
     expect(doc.bursts).toEqual([
       { device: 'eth0', stat: 'pps_allowance_exceeded', start_ms: T0, end_ms: T0 + 200, duration_ms: 200, increase: 25, peak_rate_per_second: 200 },
       { device: 'eth0', stat: 'bw_in_allowance_exceeded', start_ms: T0 + 500, end_ms: T0 + 5000, duration_ms: 4500, increase: 3, peak_rate_per_second: 3000 / 4500 },
@@ -108,6 +108,45 @@ describe('ethburst analyze', () => {
     const r = cli('analyze', 'x', '--format', 'yaml');
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('ethburst analyze quantiles', () => {
+  // threeBursts: bursts of 30, 200 and 50 packets lasting 300, 200 and 100 ms;
+  // 13 seconds, three of them with drops (30, 200, 50).
+  it('JSON: per (device, stat), count/p50/p90/p99/max of per-second increase, burst size and duration, after the totals', () => {
+    const r = cli('analyze', traceFile(threeBursts()), '--format', 'json');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.quantiles.map((q: { stat: string }) => q.stat)).toEqual(doc.totals.map((t: { stat: string }) => t.stat));
+    expect(doc.quantiles.find((q: { stat: string }) => q.stat === 'pps_allowance_exceeded')).toEqual({
+      device: 'eth0',
+      stat: 'pps_allowance_exceeded',
+      second_increase: { count: 13, p50: 0, p90: 50, p99: 200, max: 200 },
+      burst_size: { count: 3, p50: 50, p90: 200, p99: 200, max: 200 },
+      burst_duration_ms: { count: 3, p50: 200, p90: 300, p99: 300, max: 300 },
+      peak_rate_per_second: 1000,
+    });
+    // A stat without bursts: its seconds are all zero, its burst quantiles null.
+    expect(doc.quantiles.find((q: { stat: string }) => q.stat === 'bw_in_allowance_exceeded')).toMatchObject({
+      second_increase: { count: 13, p50: 0, p90: 0, p99: 0, max: 0 },
+      burst_size: { count: 0, p50: null, p90: null, p99: null, max: null },
+    });
+  });
+
+  it('table: a Quantiles section, three rows per (device, stat) with drops', () => {
+    const r = cli('analyze', traceFile(threeBursts()));
+    expect(r.code).toBe(0);
+    const section = r.stdout.slice(r.stdout.indexOf('\nQuantiles over the whole trace'));
+    const lines = section.split('\n').slice(2);
+    expect(lines[0]).toMatch(/^DEVICE\s+STAT\s+MEASURE\s+COUNT\s+P50\s+P90\s+P99\s+MAX$/);
+    const pps = lines.filter((l) => l.includes('pps_allowance_exceeded'));
+    expect(pps[0]).toMatch(/^eth0\s+pps_allowance_exceeded\s+increase\/second\s+13\s+0\s+50\s+200\s+200$/);
+    expect(pps[1]).toMatch(/^eth0\s+pps_allowance_exceeded\s+burst size\s+3\s+50\s+200\s+200\s+200$/);
+    expect(pps[2]).toMatch(/^eth0\s+pps_allowance_exceeded\s+burst duration\s+3\s+200ms\s+300ms\s+300ms\s+300ms$/);
+    expect(section).not.toContain('bw_in_allowance_exceeded');
+    // No drops at all: no section.
+    expect(cli('analyze', traceFile([{ t: T0, stats: ena({}) }])).stdout).not.toContain('Quantiles');
   });
 });
 

@@ -129,3 +129,22 @@ export function ena(v: Partial<Record<'bw_in' | 'bw_out' | 'pps' | 'conntrack' |
 }
 
 export const T0 = 1_764_000_000_000;
+
+/**
+ * pps drops in three bursts over 13 s of 100 ms samples: 3 x 10 at 1.0-1.2 s
+ * (30 packets, 300 ms from the sample before), 2 x 100 at 5.0-5.1 s (200,
+ * 200 ms), 1 x 50 at 9.0 s (50, 100 ms). Per-second increases: 30, 200, 50
+ * and ten zeros. Values below 256 are exact in the histograms.
+ */
+export function threeBursts(t0 = T0): { t: number; stats: Record<string, number> }[] {
+  const recs: { t: number; stats: Record<string, number> }[] = [];
+  let pps = 0;
+  for (let i = 0; i <= 120; i++) {
+    const t = i * 100;
+    if (t >= 1000 && t <= 1200) pps += 10;
+    if (t === 5000 || t === 5100) pps += 100;
+    if (t === 9000) pps += 50;
+    recs.push({ t: t0 + t, stats: ena({ pps }) });
+  }
+  return recs;
+}

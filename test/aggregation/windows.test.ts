@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.js';
-import { StatWindows } from '../../src/aggregation/windows.js';
-import { ena, feed, T0, type Rec } from './helpers.js';
+import { quantiles, summarizeWindow } from '../../src/aggregation/window-summary.js';
+import { newWindowHistogram, StatWindows, WHOLE_RUN } from '../../src/aggregation/windows.js';
+import { ena, feed, T0, threeBursts, type Rec } from './helpers.js';
 
 const PPS = 'pps_allowance_exceeded';
 
@@ -68,5 +69,44 @@ describe('Aggregator windows', () => {
     }
     expect(agg.windows('eth0', 'nope')).toBeUndefined();
     expect(new Aggregator({ windowsMs: [] }).windows('eth0', PPS)).toBeUndefined();
+  });
+});
+
+describe('window summaries', () => {
+  it('give count, p50, p90, p99 and max of per-second increase, burst size and burst duration', () => {
+    const agg = new Aggregator();
+    feed(agg, threeBursts());
+    agg.finish();
+    const [oneMin] = agg.windows('eth0', PPS)!;
+    const s = summarizeWindow(oneMin!);
+    expect(s.window_s).toBe(60);
+    expect(s.to_ms).toBe(T0 + 12_000);
+    expect(s.from_ms).toBe(T0 - 60_000 + 10_000);
+    expect(s.second_increase).toEqual({ count: 13, p50: 0, p90: 50, p99: 200, max: 200 });
+    expect(s.burst_size).toEqual({ count: 3, p50: 50, p90: 200, p99: 200, max: 200 });
+    expect(s.burst_duration_ms).toEqual({ count: 3, p50: 200, p90: 300, p99: 300, max: 300 });
+    expect(s.peak_rate_per_second).toBe(1000);
+  });
+
+  it('say null, not 0, for an empty histogram, and never put a quantile above the maximum', () => {
+    expect(quantiles(newWindowHistogram())).toEqual({ count: 0, p50: null, p90: null, p99: null, max: null });
+    const h = newWindowHistogram();
+    h.recordValue(1001); // in a 4-wide bucket: its top is 1003
+    expect(quantiles(h)).toEqual({ count: 1, p50: 1001, p90: 1001, p99: 1001, max: 1001 });
+  });
+
+  it('WHOLE_RUN keeps everything, however old, through the same record functions', () => {
+    const agg = new Aggregator({ windowsMs: [WHOLE_RUN] });
+    feed(agg, threeBursts());
+    // Two hours later, the same bursts again.
+    feed(agg, threeBursts(T0 + 7_200_000));
+    agg.finish();
+    const [all] = agg.windows('eth0', PPS)!;
+    expect(all!.windowMs).toBe(WHOLE_RUN);
+    expect(Number.isNaN(all!.fromMs)).toBe(true);
+    expect(all!.burstSize.totalCount).toBe(6);
+    // The two hours between the runs are zero seconds too: 13 + 7187 + 13.
+    expect(all!.secondIncrease.totalCount).toBe(7_200 + 13);
+    expect(quantiles(all!.burstSize)).toEqual({ count: 6, p50: 50, p90: 200, p99: 200, max: 200 });
   });
 });

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/log.js';
 import { makeLayout, type Sample } from '../../src/sampling/sample.js';
 import { request } from 'node:http';
 import { createServer, parseListen, wantsGzip } from '../../src/export/server.js';
+import { threeBursts } from '../aggregation/helpers.js';
 
 const NAMES = [...ALLOWANCE_STATS];
 const layout = makeLayout(1, NAMES);
@@ -201,6 +202,45 @@ describe('HTTP', () => {
     });
   });
 
+  it('/api/windows gives p50/p90/p99/max of per-second increase, burst size and duration per window, read on the sample clock', async () => {
+    const { e, base } = await start();
+    // A whole hour: every window's slots start at t0.
+    const t0 = Math.ceil(now / 3_600_000) * 3_600_000;
+    // pps: bursts of 3 x 10 (at 1.0-1.2 s), 2 x 100 (5.0-5.1 s), 1 x 50 (9.0 s); 13 s of samples.
+    for (const r of threeBursts(t0)) e.registry.sample(sample('ens5', r.t, [0, 0, r.stats['pps_allowance_exceeded']!, 0, 0]));
+    e.registry.finish();
+    // The HTTP clock is far ahead; the windows are read at the newest sample.
+    now = t0 + 3_600_000;
+    type Body = { now_ms: number; windows_s: number[]; stats: { device: string; stat: string; windows: Record<string, unknown>[] }[] };
+    const body = (await (await fetch(`${base}/api/windows`)).json()) as Body;
+    expect(body.now_ms).toBe(t0 + 12_000);
+    expect(body.windows_s).toEqual([60, 600, 3600]);
+    expect(body.stats.map((s) => s.stat)).toEqual(['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded', 'pps_allowance_exceeded']);
+    const pps0 = body.stats.find((s) => s.stat === 'pps_allowance_exceeded')!;
+    expect(pps0.device).toBe('ens5');
+    const measures = {
+      second_increase: { count: 13, p50: 0, p90: 50, p99: 200, max: 200 },
+      burst_size: { count: 3, p50: 50, p90: 200, p99: 200, max: 200 },
+      burst_duration_ms: { count: 3, p50: 200, p90: 300, p99: 300, max: 300 },
+      peak_rate_per_second: 1000,
+    };
+    expect(pps0.windows).toEqual([
+      { window_s: 60, from_ms: t0 - 50_000, to_ms: t0 + 12_000, ...measures },
+      { window_s: 600, from_ms: t0 - 600_000, to_ms: t0 + 12_000, ...measures },
+      { window_s: 3600, from_ms: t0 - 3_600_000, to_ms: t0 + 12_000, ...measures },
+    ]);
+    const quiet = body.stats.find((s) => s.stat === 'bw_in_allowance_exceeded')!;
+    expect(quiet.windows[0]).toMatchObject({ second_increase: { count: 13, p50: 0, p90: 0, p99: 0, max: 0 }, burst_size: { count: 0, p50: null, p90: null, p99: null, max: null }, peak_rate_per_second: 0 });
+    const filtered = (await (await fetch(`${base}/api/windows?device=ens5&stat=pps_allowance_exceeded`)).json()) as Body;
+    expect(filtered.stats).toEqual([pps0]);
+    expect(((await (await fetch(`${base}/api/windows?device=nope`)).json()) as Body).stats).toEqual([]);
+  });
+
+  it('/api/windows before the first sample: no clock, no stats', async () => {
+    const { base } = await start();
+    expect(await (await fetch(`${base}/api/windows`)).json()).toEqual({ now_ms: null, windows_s: [60, 600, 3600], stats: [] });
+  });
+
   it('unknown paths are 404, other methods 405 with Allow, oversized URLs 414, oversized headers 431, bodies 413', async () => {
     const { base, port } = await start();
     expect((await fetch(`${base}/nope`)).status).toBe(404);
@@ -218,7 +258,7 @@ describe('HTTP', () => {
   it('the index page links every endpoint', async () => {
     const { base } = await start();
     const html = await (await fetch(`${base}/`)).text();
-    for (const p of ['/metrics', '/api/bursts', '/api/series', '/healthz', '/readyz']) expect(html).toContain(`href="${p}"`);
+    for (const p of ['/metrics', '/api/bursts', '/api/series', '/api/windows', '/healthz', '/readyz']) expect(html).toContain(`href="${p}"`);
   });
 });
 
@@ -242,7 +282,7 @@ describe('the live page at /', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const html = await (await fetch(`${base}/`)).text();
     expect(html).toContain('/ui/app.js');
-    for (const p of ['/metrics', '/api/bursts', '/api/series', '/api/devices', '/healthz', '/readyz']) expect(html).toContain(`href="${p}"`);
+    for (const p of ['/metrics', '/api/bursts', '/api/series', '/api/devices', '/api/windows', '/healthz', '/readyz']) expect(html).toContain(`href="${p}"`);
     expect((await fetch(`${base}/ui/app.js`)).status).toBe(200);
     expect((await fetch(`${base}/ui/nope.js`)).status).toBe(404);
   });

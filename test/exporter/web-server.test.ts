@@ -74,7 +74,7 @@ describe("the node role (serve --api-listen's --listen port)", () => {
     const base = await start({ role: 'node' });
     for (const p of ['/metrics', '/healthz']) expect((await fetch(`${base}${p}`)).status, p).toBe(200);
     expect([200, 503]).toContain((await fetch(`${base}/readyz`)).status);
-    for (const p of ['/', '/ui/app.js', '/api/devices', '/api/bursts', '/api/series']) expect((await fetch(`${base}${p}`)).status, p).toBe(404);
+    for (const p of ['/', '/ui/app.js', '/api/devices', '/api/bursts', '/api/series', '/api/windows']) expect((await fetch(`${base}${p}`)).status, p).toBe(404);
   });
 });
 

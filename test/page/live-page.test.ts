@@ -119,6 +119,37 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(errors).toEqual([]);
     });
 
+    it('shows 1 min / 10 min / 1 h quantiles of the burst in the Windows panel, as /api/windows has them', async () => {
+      const { page, errors } = browser;
+      const row = (w: number) => page.locator(`#windows tbody tr[data-device="${DEVICE}"][data-stat="${STAT}"][data-window="${w}"]`);
+      // The panel is fetched with the page's slow polls (every 5 s).
+      await expect.poll(async () => ((await row(3600).count()) > 0 ? (await row(3600).locator('td').allTextContents())[4] : null), { timeout: 15_000 }).toBe('1');
+      type Q = { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
+      type W = { window_s: number; second_increase: Q; burst_size: Q; burst_duration_ms: Q };
+      const api = (await (await fetch(`${serve.base}/api/windows?device=${DEVICE}&stat=${STAT}`)).json()) as { windows_s: number[]; stats: { windows: W[] }[] };
+      expect(api.windows_s).toEqual([60, 600, 3600]);
+      const int = new Intl.NumberFormat('en-US');
+      for (const [i, w] of api.stats[0]!.windows.entries()) {
+        // One burst of exactly the scripted 30,000 packets, lasting about its scripted 1.5 s.
+        expect(w.burst_size).toEqual({ count: 1, p50: 30_000, p90: 30_000, p99: 30_000, max: 30_000 });
+        expect(w.burst_duration_ms.count).toBe(1);
+        expect(w.burst_duration_ms.max).toBeGreaterThanOrEqual(1500);
+        expect(w.burst_duration_ms.max).toBeLessThan(1800);
+        // Most seconds have no drops; the busiest one holds part of the 30,000.
+        expect(w.second_increase.p50).toBe(0);
+        expect(w.second_increase.max).toBeGreaterThan(0);
+        expect(w.second_increase.max).toBeLessThanOrEqual(30_000);
+        const cells = await row(w.window_s).locator('td').allTextContents();
+        expect(cells.slice(0, 3)).toEqual(i === 0 ? [DEVICE, STAT, '1 min'] : ['', '', ['1 min', '10 min', '1 h'][i]]);
+        expect(cells[3]).toMatch(new RegExp(`^0 · [0-9,]+ · [0-9,]+ · ${int.format(w.second_increase.max!)}$`));
+        expect(cells[5]).toBe('30,000 · 30,000 · 30,000 · 30,000');
+        const d = `${(w.burst_duration_ms.max! / 1000).toFixed(1)} s`;
+        expect(cells[6]).toBe([d, d, d, d].join(' · '));
+      }
+      await page.screenshot({ path: artifactPath('page-1-device-windows.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    });
+
     it('keeps a bounded amount of data and DOM while it updates', async () => {
       const { page, errors } = browser;
       const cdp = await browser.context.newCDPSession(page);
