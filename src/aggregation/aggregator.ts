@@ -340,7 +340,7 @@ export class Aggregator implements SampleSink {
   }
 
   /** @internal */
-  epochStarted(dev: DeviceState, d: DeviceDeltas, timeMs: number): void {
+  epochStarted(dev: DeviceState, d: DeviceDeltas): void {
     const names = d.trackedNames;
     if (dev.tracks.length !== names.length || dev.tracks.some((t, i) => t.stat !== names[i])) {
       const tracks: StatTrack[] = [];
@@ -361,7 +361,7 @@ export class Aggregator implements SampleSink {
     if (ls.length > 0) {
       const e = this.epochEv;
       e.device = dev.device;
-      e.timeMs = timeMs;
+      e.timeMs = d.eventMs;
       e.generation = d.generation;
       e.trackedStats = names;
       for (let i = 0; i < ls.length; i++) ls[i]!.onEpoch?.(e);
@@ -407,7 +407,7 @@ export class Aggregator implements SampleSink {
   }
 
   /** @internal */
-  failedRead(dev: DeviceState, timeMs: number, kind: FailedReadKind): void {
+  failedRead(dev: DeviceState, d: DeviceDeltas, kind: FailedReadKind): void {
     dev.failedReads++;
     const tracks = dev.tracks;
     for (let j = 0; j < tracks.length; j++) tracks[j]!.failedReads++;
@@ -415,7 +415,7 @@ export class Aggregator implements SampleSink {
     if (ls.length > 0) {
       const e = this.failedEv;
       e.device = dev.device;
-      e.timeMs = timeMs;
+      e.timeMs = d.eventMs;
       e.kind = kind;
       for (let i = 0; i < ls.length; i++) ls[i]!.onFailedRead?.(e);
     }
@@ -475,15 +475,15 @@ class Receiver implements DeltaReceiver {
 
   constructor(private readonly agg: Aggregator) {}
 
-  epochStarted(d: DeviceDeltas, timeMs: number): void {
-    this.agg.epochStarted(this.dev!, d, timeMs);
+  epochStarted(d: DeviceDeltas): void {
+    this.agg.epochStarted(this.dev!, d);
   }
 
   accepted(d: DeviceDeltas): void {
     this.agg.accepted(this.dev!, d);
   }
 
-  failedRead(_d: DeviceDeltas, timeMs: number, kind: FailedReadKind): void {
-    this.agg.failedRead(this.dev!, timeMs, kind);
+  failedRead(d: DeviceDeltas, kind: FailedReadKind): void {
+    this.agg.failedRead(this.dev!, d, kind);
   }
 }

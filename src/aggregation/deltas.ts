@@ -47,18 +47,18 @@ const TOTAL_RESETS = 'total_resets';
 export interface DeltaReceiver {
   /**
    * A new epoch starts with the next accepted sample: first sample of the
-   * device, layout change, or the device reappearing. `trackedNames`, `inc`
-   * and `isReset` may have been reallocated.
+   * device, layout change, or the device reappearing (at `eventMs`).
+   * `trackedNames`, `inc` and `isReset` may have been reallocated.
    */
-  epochStarted(d: DeviceDeltas, timeMs: number): void;
+  epochStarted(d: DeviceDeltas): void;
   /**
    * A sample was accepted. `timeMs`, `prevTimeMs` (NaN on the first sample
    * of an epoch), `inc` and `isReset` describe it; `good` already holds its
    * raw values. Valid only during the call.
    */
   accepted(d: DeviceDeltas): void;
-  /** A read that yields no data (error record, bogus read, dropped suspect). */
-  failedRead(d: DeviceDeltas, timeMs: number, kind: FailedReadKind): void;
+  /** A read that yields no data (error record, bogus read, dropped suspect), at `eventMs`. */
+  failedRead(d: DeviceDeltas, kind: FailedReadKind): void;
 }
 
 const EMPTY_U32 = new Uint32Array(0);
@@ -93,6 +93,12 @@ export class DeviceDeltas {
   isReset: Uint8Array = EMPTY_U8;
   timeMs = Number.NaN;
   prevTimeMs = Number.NaN;
+  /**
+   * Time of what is being reported to the receiver or accepted. Times travel
+   * in fields, never as arguments: a double passed to a call the JIT did not
+   * inline is boxed on the heap, one allocation per sample.
+   */
+  eventMs = Number.NaN;
   /** Whether the device's own counters (see devicePos) changed with the sample being delivered. */
   changed = false;
   /** Whether conntrack_allowance_available moved with it: a refresh of the device, whatever the traffic. */
@@ -139,9 +145,10 @@ export class DeviceDeltas {
   }
 
   process(s: Readonly<Sample>, r: DeltaReceiver): void {
+    this.eventMs = s.timeMs;
     if (s.error !== null) {
       this.errors++;
-      r.failedRead(this, s.timeMs, 'error');
+      r.failedRead(this, 'error');
       return;
     }
     const layout = s.layout;
@@ -149,16 +156,16 @@ export class DeviceDeltas {
       // A held run followed by a layout change: the driver re-queries its
       // metric set after a device reset, so the zeros were genuine.
       if (this.runLength > 0) this.releaseRun(r);
-      this.startEpoch(layout, s.driver, s.timeMs, r);
+      this.startEpoch(layout, s.driver, r);
     }
     const v = s.values;
     if (this.isBogus(v)) {
       this.bogusDropped++;
-      r.failedRead(this, s.timeMs, 'bogus');
+      r.failedRead(this, 'bogus');
       return;
     }
     if (this.hasGood && this.allowanceZeroAfterNonZero(v)) {
-      this.holdSuspect(v, s.timeMs);
+      this.holdSuspect(v);
       // The driver counted a reset of its own: no need to wait for proof.
       if (this.totalResetsRose(v)) this.releaseRun(r);
       return;
@@ -167,7 +174,7 @@ export class DeviceDeltas {
       if (this.allowanceAtLeastGood(v)) this.dropRun(r);
       else this.releaseRun(r);
     }
-    this.accept(v, s.timeMs, r);
+    this.accept(v, r);
   }
 
   /**
@@ -195,7 +202,7 @@ export class DeviceDeltas {
     return this.accepted > 0;
   }
 
-  private startEpoch(layout: DeviceLayout, driver: string, timeMs: number, r: DeltaReceiver): void {
+  private startEpoch(layout: DeviceLayout, driver: string, r: DeltaReceiver): void {
     this.newEpochPending = false;
     this.hasGood = false;
     this.epochs++;
@@ -226,7 +233,7 @@ export class DeviceDeltas {
       this.inc = new Float64Array(tracked.length);
       this.isReset = new Uint8Array(tracked.length);
     }
-    r.epochStarted(this, timeMs);
+    r.epochStarted(this);
   }
 
   /** Rule 2: the device has conntrack_allowance_available, and it and every allowance counter read 0. */
@@ -274,13 +281,13 @@ export class DeviceDeltas {
     return true;
   }
 
-  private holdSuspect(v: Uint32Array, timeMs: number): void {
+  private holdSuspect(v: Uint32Array): void {
     if (this.runLength === 0) {
       copyValues(v, this.runFirst);
-      this.runFirstMs = timeMs;
+      this.runFirstMs = this.eventMs;
     } else {
       copyValues(v, this.runLast);
-      this.runLastMs = timeMs;
+      this.runLastMs = this.eventMs;
     }
     this.runLength++;
   }
@@ -296,8 +303,12 @@ export class DeviceDeltas {
     this.runLength = 0;
     // Only the first and latest times are kept (bounded memory for any run
     // length): the samples between are reported at the latest one's time.
-    r.failedRead(this, this.runFirstMs, 'suspect');
-    for (let i = 1; i < n; i++) r.failedRead(this, this.runLastMs, 'suspect');
+    const now = this.eventMs;
+    this.eventMs = this.runFirstMs;
+    r.failedRead(this, 'suspect');
+    this.eventMs = this.runLastMs;
+    for (let i = 1; i < n; i++) r.failedRead(this, 'suspect');
+    this.eventMs = now;
   }
 
   /**
@@ -309,11 +320,19 @@ export class DeviceDeltas {
     const n = this.runLength;
     this.runLength = 0;
     this.suspectsGenuine++;
-    this.accept(this.runFirst, this.runFirstMs, r);
-    if (n > 1) this.accept(this.runLast, this.runLastMs, r);
+    const now = this.eventMs;
+    this.eventMs = this.runFirstMs;
+    this.accept(this.runFirst, r);
+    if (n > 1) {
+      this.eventMs = this.runLastMs;
+      this.accept(this.runLast, r);
+    }
+    this.eventMs = now;
   }
 
-  private accept(v: Uint32Array, timeMs: number, r: DeltaReceiver): void {
+  /** Accepts `v`, read at `eventMs`. */
+  private accept(v: Uint32Array, r: DeltaReceiver): void {
+    const timeMs = this.eventMs;
     const g = this.good;
     const pos = this.trackedPos;
     const inc = this.inc;

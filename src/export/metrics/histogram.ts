@@ -11,6 +11,7 @@ export class HistogramHandle {
   /** counts[i] is the number of observations in bucket i (not cumulative); the last is +Inf. */
   readonly counts: Float64Array;
   sum = 0;
+  private readonly one = new Float64Array(1);
   constructor(
     readonly labels: Readonly<Record<string, string>>,
     private readonly bounds: Float64Array,
@@ -18,12 +19,24 @@ export class HistogramHandle {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  observe(v: number): void {
+  /**
+   * Observes `from[i]`. A number passed to a function the compiler did not
+   * inline is boxed on the heap; read from a typed array it is not, so the
+   * per-tick callers use this.
+   */
+  observeAt(from: Float64Array, i: number): void {
+    const v = from[i]!;
     const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > b[i]!) i++;
-    this.counts[i]!++;
+    let k = 0;
+    while (k < b.length && v > b[k]!) k++;
+    this.counts[k]!++;
     this.sum += v;
+  }
+
+  /** Per event, not per tick: the argument may be boxed. */
+  observe(v: number): void {
+    this.one[0] = v;
+    this.observeAt(this.one, 0);
   }
 }
 

@@ -18,6 +18,7 @@ export function readMetrics({ registry }: MetricsContext): (CollectedMetric | Fi
   const ioctl = new FixedHistogram(IOCTL_DURATION, 'Duration of each ETHTOOL_GSTATS ioctl (taken under rtnl_lock; an ENA admin-queue command)', ['device'], IOCTL_BUCKETS);
   // One handle per device record: a re-appearing device gets a new record and a fresh lookup.
   const handles = new WeakMap<DeviceRecord, HistogramHandle>();
+  const seconds = new Float64Array(1);
   registry.addListener({
     onSample(s: Readonly<Sample>, d: DeviceRecord) {
       if (s.ioctlNs !== s.ioctlNs) return;
@@ -26,7 +27,8 @@ export function readMetrics({ registry }: MetricsContext): (CollectedMetric | Fi
         h = ioctl.child(s.device);
         handles.set(d, h);
       }
-      h.observe(s.ioctlNs / 1e9);
+      seconds[0] = s.ioctlNs / 1e9;
+      h.observeAt(seconds, 0);
     },
     onDeviceRemoved(device: string) {
       ioctl.removeWhere('device', device);
