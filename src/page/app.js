@@ -821,7 +821,7 @@
       if (!latest) return;
       const longest = latest.windows_s.length - 1;
       const active = latest.stats.filter((s) => (s.windows[longest]?.second_increase.max ?? 0) > 0);
-      active.sort((a, b) => natural(a.device, b.device) || STAT_ORDER.indexOf(a.stat) - STAT_ORDER.indexOf(b.stat) || natural(a.stat, b.stat));
+      active.sort((a, b) => natural(a.device, b.device) || allowanceRank(a.stat) - allowanceRank(b.stat) || natural(a.stat, b.stat));
       const quiet = latest.stats.length - active.length;
       const rows = active.flatMap((s) =>
         s.windows.map(

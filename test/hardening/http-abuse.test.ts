@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { existsSync } from 'node:fs';
-import { value } from '../helpers/exposition.js';
+import { has, value } from '../helpers/exposition.js';
 import { startServe } from '../helpers/serve.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
@@ -35,7 +35,13 @@ describe.skipIf(!hasEth0)(`HTTP abuse on loopback ${hasEth0 ? '' : '(skipped: no
     const s = await startServe(['--device', 'eth0']);
     const port = Number(new URL(s.base).port);
     try {
-      const before = await s.metrics();
+      // The ioctl histogram of eth0 exists from its first read, which may
+      // come after readiness: start counting from there.
+      let before = await s.metrics();
+      while (!has(before, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })) {
+        await new Promise((r) => setTimeout(r, 100));
+        before = await s.metrics();
+      }
       const ticks0 = value(before, 'ethburst_sampler_ticks_total');
       const missed0 = value(before, 'ethburst_sampler_missed_ticks_total');
 

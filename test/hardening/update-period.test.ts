@@ -51,7 +51,9 @@ describe.skipIf(!haveCc)(`the counter update period of each device ${haveCc ? ''
     const period = (device: string): number => value(m, 'ethburst_device_refresh_interval_seconds', { device });
     expect(period('ena0')).toBeGreaterThanOrEqual(0.9);
     expect(period('ena0')).toBeLessThanOrEqual(1.1);
-    expect(period('ena1')).toBeGreaterThanOrEqual(0.2);
+    // Changes every 250 ms seen at 100 ms ticks: 200 or 300 ms apart, give
+    // or take the jitter of the tick times (0.19999… has been seen).
+    expect(period('ena1')).toBeGreaterThanOrEqual(0.19);
     // A busy machine skips ticks now and then: a period is read give or take one.
     expect(period('ena1')).toBeLessThanOrEqual(0.35);
     expect(period('ena2')).toBeGreaterThanOrEqual(0.09);

@@ -63,7 +63,8 @@ describe.skipIf(tmuxMissing !== null)(`watch in a terminal${tmuxMissing ? ` (ski
     expect(after).toMatch(/[▁▂▃▄▅▆▇█]/);
     expect(t.capture()).toMatch(/^eth0\s+pps\s+[·\s]+\s0\s+0\s+0\s+–/m);
     // Under the rows, the server's windows (/api/windows): the burst's 30,000 packets over the hour.
-    const windows = await until(() => /^eth1\s+pps\s+1m p99 .*$/m.exec(t.capture())?.[0] ?? null, 'the window line', 10_000);
+    // The window line is polled less often than the rows: wait for the poll after the burst.
+    const windows = await until(() => /^eth1\s+pps\s+1m p99 .*\(1 burst in 1h\)\s*$/m.exec(t.capture())?.[0] ?? null, 'the window line with the burst', 15_000);
     expect(windows.trimEnd()).toMatch(/· 1h p99 [0-9.]+k?\/s max [0-9.]+k\/s · burst size p99 30k \(1 burst in 1h\)$/);
 
     t.keys('q');
