@@ -171,11 +171,14 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
     if (info.Length() > 2 && info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
       if (o.Has("enabled")) backoff.enabled = o.Get("enabled").ToBoolean().Value();
-      if (o.Has("thresholdNs")) backoff.threshold_ns = static_cast<int64_t>(o.Get("thresholdNs").ToNumber().DoubleValue());
-      if (o.Has("maxIntervalNs")) backoff.max_interval_ns = static_cast<int64_t>(o.Get("maxIntervalNs").ToNumber().DoubleValue());
+      if (o.Has("thresholdNs"))
+        backoff.threshold_ns = static_cast<int64_t>(o.Get("thresholdNs").ToNumber().DoubleValue());
+      if (o.Has("maxIntervalNs"))
+        backoff.max_interval_ns = static_cast<int64_t>(o.Get("maxIntervalNs").ToNumber().DoubleValue());
       if (o.Has("recoverAfter")) backoff.recover_after = o.Get("recoverAfter").ToNumber().Uint32Value();
     }
-    if (backoff.max_interval_ns < static_cast<int64_t>(interval)) backoff.max_interval_ns = static_cast<int64_t>(interval);
+    if (backoff.max_interval_ns < static_cast<int64_t>(interval))
+      backoff.max_interval_ns = static_cast<int64_t>(interval);
     ring_ = Napi::Persistent(ring);
     sampler_ = std::make_unique<ethburst::Sampler>(mem, cap, static_cast<int64_t>(interval), backoff);
     // Worker termination and process exit may skip finalizers: stop the

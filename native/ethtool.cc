@@ -14,9 +14,7 @@ namespace ethburst {
 
 namespace {
 
-std::string FromFixed(const char* s, size_t max) {
-  return std::string(s, strnlen(s, max));
-}
+std::string FromFixed(const char* s, size_t max) { return std::string(s, strnlen(s, max)); }
 
 }  // namespace
 

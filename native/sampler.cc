@@ -150,7 +150,6 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     // Stay on the tick grid: due again `interval` after this deadline.
     int64_t every = d->interval_ns.load(std::memory_order_relaxed);
     d->next_due_ns = deadline + every - interval_ns_ / 2;
-
   }
 }
 
@@ -167,7 +166,8 @@ int Sampler::ReadLayout(Device& d) {
   buffer_.Reserve(count);
   d.count = count;
   d.need_layout = false;
-  static const char* const kAdmin[3] = {"ena_admin_q_no_completion", "ena_admin_q_aborted_cmd", "ena_admin_q_out_of_space"};
+  static const char* const kAdmin[3] = {"ena_admin_q_no_completion", "ena_admin_q_aborted_cmd",
+                                        "ena_admin_q_out_of_space"};
   for (int k = 0; k < 3; k++) {
     d.admin_idx[k] = -1;
     for (uint32_t i = 0; i < count; i++) {

@@ -53,25 +53,45 @@
 #define MAX_QUEUES 64
 #define MAX_STATS 4096
 
-static const char *GLOBAL[] = {"total_resets", "reset_fail", "tx_timeout", "wd_expired", "admin_q_pause", "bad_tx_req_id",
-                               "bad_rx_req_id", "bad_rx_desc_num", "missing_intr", "suspected_poll_starvation",
-                               "missing_tx_cmpl", "rx_desc_malformed", "tx_desc_malformed", "invalid_state",
-                               "os_netdev_wd", "missing_admin_interrupt", "admin_to", "device_request_reset",
-                               "missing_first_intr", "suspend", "resume", "interface_down", "interface_up"};
-static const char *CUSTOMER[] = {"bw_in_allowance_exceeded", "bw_out_allowance_exceeded", "pps_allowance_exceeded",
-                                 "conntrack_allowance_exceeded", "linklocal_allowance_exceeded",
-                                 "conntrack_allowance_available"};
+static const char *GLOBAL[] = {"total_resets",
+                               "reset_fail",
+                               "tx_timeout",
+                               "wd_expired",
+                               "admin_q_pause",
+                               "bad_tx_req_id",
+                               "bad_rx_req_id",
+                               "bad_rx_desc_num",
+                               "missing_intr",
+                               "suspected_poll_starvation",
+                               "missing_tx_cmpl",
+                               "rx_desc_malformed",
+                               "tx_desc_malformed",
+                               "invalid_state",
+                               "os_netdev_wd",
+                               "missing_admin_interrupt",
+                               "admin_to",
+                               "device_request_reset",
+                               "missing_first_intr",
+                               "suspend",
+                               "resume",
+                               "interface_down",
+                               "interface_up"};
+static const char *CUSTOMER[] = {"bw_in_allowance_exceeded",     "bw_out_allowance_exceeded",
+                                 "pps_allowance_exceeded",       "conntrack_allowance_exceeded",
+                                 "linklocal_allowance_exceeded", "conntrack_allowance_available"};
 static const char *SRD[] = {"ena_srd_mode", "ena_srd_tx_pkts", "ena_srd_eligible_tx_pkts", "ena_srd_rx_pkts",
                             "ena_srd_resource_utilization"};
 static const char *ADMIN[] = {"aborted_cmd", "submitted_cmd", "completed_cmd", "out_of_space", "no_completion"};
 static const char *PHC[] = {"phc_cnt", "phc_exp", "phc_skp", "phc_err"};
-static const char *TXQ[] = {"tx_poll", "doorbells", "unmask_interrupt", "cnt", "bytes", "queue_stop", "queue_wakeup",
-                            "dma_mapping_err", "linearize", "linearize_failed", "napi_comp", "prepare_ctx_err",
-                            "bad_req_id", "llq_buffer_copy", "missed_tx"};
-static const char *RXQ[] = {"cnt", "bytes", "rx_copybreak_pkt", "csum_good", "refil_partial", "csum_bad",
-                            "page_alloc_fail", "skb_alloc_fail", "dma_mapping_err", "bad_desc_num", "bad_req_id",
-                            "empty_rx_ring", "csum_unchecked", "xdp_aborted", "xdp_drop", "xdp_pass", "xdp_tx",
-                            "xdp_invalid", "xdp_redirect", "lpc_warm_up", "lpc_full", "lpc_wrong_numa"};
+static const char *TXQ[] = {"tx_poll",    "doorbells",        "unmask_interrupt", "cnt",
+                            "bytes",      "queue_stop",       "queue_wakeup",     "dma_mapping_err",
+                            "linearize",  "linearize_failed", "napi_comp",        "prepare_ctx_err",
+                            "bad_req_id", "llq_buffer_copy",  "missed_tx"};
+static const char *RXQ[] = {"cnt",        "bytes",           "rx_copybreak_pkt", "csum_good",       "refil_partial",
+                            "csum_bad",   "page_alloc_fail", "skb_alloc_fail",   "dma_mapping_err", "bad_desc_num",
+                            "bad_req_id", "empty_rx_ring",   "csum_unchecked",   "xdp_aborted",     "xdp_drop",
+                            "xdp_pass",   "xdp_tx",          "xdp_invalid",      "xdp_redirect",    "lpc_warm_up",
+                            "lpc_full",   "lpc_wrong_numa"};
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 // Admin-queue stat positions in ADMIN[].
@@ -165,9 +185,11 @@ static int stat_index(const char *s) {
 }
 
 static int errno_named(const char *s) {
-  static const struct { const char *n; int e; } map[] = {
-      {"EBUSY", EBUSY}, {"ETIMEDOUT", ETIMEDOUT}, {"ENODEV", ENODEV}, {"EOPNOTSUPP", EOPNOTSUPP},
-      {"EIO", EIO}, {"EAGAIN", EAGAIN}, {"ENOMEM", ENOMEM}};
+  static const struct {
+    const char *n;
+    int e;
+  } map[] = {{"EBUSY", EBUSY}, {"ETIMEDOUT", ETIMEDOUT}, {"ENODEV", ENODEV}, {"EOPNOTSUPP", EOPNOTSUPP},
+             {"EIO", EIO},     {"EAGAIN", EAGAIN},       {"ENOMEM", ENOMEM}};
   for (unsigned i = 0; i < sizeof(map) / sizeof(map[0]); i++)
     if (!strcmp(s, map[i].n)) return map[i].e;
   return atoi(s) > 0 ? atoi(s) : EIO;
@@ -188,28 +210,69 @@ static void load_script(struct dev *d, const char *path) {
     char w[5][128] = {{0}};
     int n = sscanf(line, "%127s %127s %127s %127s %127s", w[0], w[1], w[2], w[3], w[4]);
     if (n <= 0) continue;
-    if (!strcmp(w[0], "queues")) { d->queues = atoi(w[1]); continue; }
-    if (!strcmp(w[0], "phc")) { d->phc = !strcmp(w[1], "on"); continue; }
-    if (!strcmp(w[0], "customer")) { d->customer = atoi(w[1]) == 5 ? 5 : 6; continue; }
-    if (!strcmp(w[0], "refresh")) { d->refresh_ms = atof(w[1]); continue; }
-    if (!strcmp(w[0], "version")) { snprintf(d->version, sizeof(d->version), "%.31s", w[1]); continue; }
+    if (!strcmp(w[0], "queues")) {
+      d->queues = atoi(w[1]);
+      continue;
+    }
+    if (!strcmp(w[0], "phc")) {
+      d->phc = !strcmp(w[1], "on");
+      continue;
+    }
+    if (!strcmp(w[0], "customer")) {
+      d->customer = atoi(w[1]) == 5 ? 5 : 6;
+      continue;
+    }
+    if (!strcmp(w[0], "refresh")) {
+      d->refresh_ms = atof(w[1]);
+      continue;
+    }
+    if (!strcmp(w[0], "version")) {
+      snprintf(d->version, sizeof(d->version), "%.31s", w[1]);
+      continue;
+    }
     if (d->n_actions >= MAX_ACTIONS) break;
     struct action *a = &d->actions[d->n_actions];
     memset(a, 0, sizeof(*a));
     a->at_ms = atof(w[0]);
     const char *k = w[1];
-    if (!strcmp(k, "burst")) { a->kind = K_BURST; a->stat = stat_index(w[2]); a->a = atof(w[3]); a->b = atof(w[4]); }
-    else if (!strcmp(k, "add")) { a->kind = K_ADD; a->stat = stat_index(w[2]); a->a = atof(w[3]); }
-    else if (!strcmp(k, "zero")) { a->kind = K_ZERO; a->a = n > 2 ? atof(w[2]) : 1; }
-    else if (!strcmp(k, "reset")) { a->kind = K_RESET; }
-    else if (!strcmp(k, "errno")) { a->kind = K_ERRNO; a->stat = errno_named(w[2]); a->a = n > 3 ? atof(w[3]) : 1; }
-    else if (!strcmp(k, "latency")) { a->kind = K_LATENCY; a->a = atof(w[2]); }
-    else if (!strcmp(k, "queues")) { a->kind = K_QUEUES; a->a = atof(w[2]); }
-    else if (!strcmp(k, "phc")) { a->kind = K_PHC; a->a = !strcmp(w[2], "on"); }
-    else if (!strcmp(k, "gone")) { a->kind = K_GONE; }
-    else if (!strcmp(k, "back")) { a->kind = K_BACK; }
-    else if (!strcmp(k, "refresh")) { a->kind = K_REFRESH; a->a = atof(w[2]); }
-    else { fprintf(stderr, "fake-ena: %s:%d: unknown action %s\n", path, lineno, k); continue; }
+    if (!strcmp(k, "burst")) {
+      a->kind = K_BURST;
+      a->stat = stat_index(w[2]);
+      a->a = atof(w[3]);
+      a->b = atof(w[4]);
+    } else if (!strcmp(k, "add")) {
+      a->kind = K_ADD;
+      a->stat = stat_index(w[2]);
+      a->a = atof(w[3]);
+    } else if (!strcmp(k, "zero")) {
+      a->kind = K_ZERO;
+      a->a = n > 2 ? atof(w[2]) : 1;
+    } else if (!strcmp(k, "reset")) {
+      a->kind = K_RESET;
+    } else if (!strcmp(k, "errno")) {
+      a->kind = K_ERRNO;
+      a->stat = errno_named(w[2]);
+      a->a = n > 3 ? atof(w[3]) : 1;
+    } else if (!strcmp(k, "latency")) {
+      a->kind = K_LATENCY;
+      a->a = atof(w[2]);
+    } else if (!strcmp(k, "queues")) {
+      a->kind = K_QUEUES;
+      a->a = atof(w[2]);
+    } else if (!strcmp(k, "phc")) {
+      a->kind = K_PHC;
+      a->a = !strcmp(w[2], "on");
+    } else if (!strcmp(k, "gone")) {
+      a->kind = K_GONE;
+    } else if (!strcmp(k, "back")) {
+      a->kind = K_BACK;
+    } else if (!strcmp(k, "refresh")) {
+      a->kind = K_REFRESH;
+      a->a = atof(w[2]);
+    } else {
+      fprintf(stderr, "fake-ena: %s:%d: unknown action %s\n", path, lineno, k);
+      continue;
+    }
     if ((a->kind == K_BURST || a->kind == K_ADD) && a->stat < 0) {
       fprintf(stderr, "fake-ena: %s:%d: unknown stat %s\n", path, lineno, w[2]);
       continue;
@@ -272,23 +335,45 @@ static void advance(struct dev *d) {
     struct action *a = &d->actions[d->next_action++];
     switch (a->kind) {
       case K_BURST:
-        if (d->n_bursts < 32) d->bursts[d->n_bursts++] = (struct burst){a->stat, a->a, a->b > 0 ? a->b : 1, a->at_ms, 0};
+        if (d->n_bursts < 32)
+          d->bursts[d->n_bursts++] = (struct burst){a->stat, a->a, a->b > 0 ? a->b : 1, a->at_ms, 0};
         break;
-      case K_ADD: add_stat(d, a->stat, (uint64_t)a->a); break;
-      case K_ZERO: d->zero_calls = (int)a->a; break;
+      case K_ADD:
+        add_stat(d, a->stat, (uint64_t)a->a);
+        break;
+      case K_ZERO:
+        d->zero_calls = (int)a->a;
+        break;
       case K_RESET:
         memset(d->allowance, 0, sizeof(d->allowance));
         memset(d->admin, 0, sizeof(d->admin));
         d->calls = 0;
         d->total_resets++;
         break;
-      case K_ERRNO: d->err = a->stat; d->err_calls = (int)a->a; break;
-      case K_LATENCY: d->latency_ms = a->a; break;
-      case K_QUEUES: d->queues = (int)a->a > MAX_QUEUES ? MAX_QUEUES : (int)a->a; build_layout(d); break;
-      case K_PHC: d->phc = (int)a->a; build_layout(d); break;
-      case K_GONE: d->gone = 1; break;
-      case K_BACK: d->gone = 0; break;
-      case K_REFRESH: d->refresh_ms = a->a; break;
+      case K_ERRNO:
+        d->err = a->stat;
+        d->err_calls = (int)a->a;
+        break;
+      case K_LATENCY:
+        d->latency_ms = a->a;
+        break;
+      case K_QUEUES:
+        d->queues = (int)a->a > MAX_QUEUES ? MAX_QUEUES : (int)a->a;
+        build_layout(d);
+        break;
+      case K_PHC:
+        d->phc = (int)a->a;
+        build_layout(d);
+        break;
+      case K_GONE:
+        d->gone = 1;
+        break;
+      case K_BACK:
+        d->gone = 0;
+        break;
+      case K_REFRESH:
+        d->refresh_ms = a->a;
+        break;
     }
   }
   int live = 0;
