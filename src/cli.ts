@@ -11,13 +11,13 @@ import { HelpRequested, formatFlagHelp, parseFlags } from './cli/flags.js';
 import { version } from './version.js';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => (await import('./commands/serve.js')).default as unknown as Command,
-  record: async () => (await import('./commands/record.js')).default as unknown as Command,
-  analyze: async () => (await import('./commands/analyze.js')).default as unknown as Command,
-  simulate: async () => (await import('./commands/simulate.js')).default as unknown as Command,
-  rules: async () => (await import('./commands/rules.js')).default as unknown as Command,
-  bench: async () => (await import('./commands/bench.js')).default as unknown as Command,
-  watch: async () => (await import('./commands/watch.js')).default as unknown as Command,
+  serve: async () => (await import('./commands/serve.js')).default,
+  record: async () => (await import('./commands/record.js')).default,
+  analyze: async () => (await import('./commands/analyze.js')).default,
+  simulate: async () => (await import('./commands/simulate.js')).default,
+  rules: async () => (await import('./commands/rules.js')).default,
+  bench: async () => (await import('./commands/bench.js')).default,
+  watch: async () => (await import('./commands/watch.js')).default,
 };
 
 const SUMMARIES: Record<string, string> = {

@@ -190,7 +190,7 @@ async function runPhase(ctx: BenchContext, devices: readonly BenchDevice[], phas
     await running.catch(() => undefined);
     if (server) {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
   const c = source.counters;

@@ -95,7 +95,7 @@ export function collectTargets(r: Pick<BenchReport, 'cost' | 'overhead' | 'caden
   if (isSkipped(cost)) {
     out.push(skipped(TARGETS.costBOverA, cost.reason), skipped(TARGETS.costCOverB, cost.reason));
   } else {
-    const why = (x: { status: string; reason?: string }, name: string): string => (isSkipped(x as Skipped) ? `${name} skipped: ${(x as Skipped).reason}` : '');
+    const why = (x: { status: string; reason?: string }, name: string): string => (isSkipped(x) ? `${name} skipped: ${x.reason}` : '');
     out.push(judge(TARGETS.costBOverA, cost.ratios.bOverA, cost.ratios.bOverA === null ? why(cost.a, '(a)') || why(cost.b, '(b)') : undefined));
     out.push(judge(TARGETS.costCOverB, cost.ratios.cOverB, cost.ratios.cOverB === null ? why(cost.c, '(c)') || why(cost.b, '(b)') : undefined));
   }

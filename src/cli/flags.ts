@@ -241,7 +241,7 @@ export function parseFlags<const S extends FlagSpec>(
   if (positionals.length > positionalSpec.max) {
     throw new UsageError(`unexpected argument "${positionals[positionalSpec.max]}" (see 'ethburst ${command} --help')`);
   }
-  return { flags: values as FlagValues<S>, positionals, explicit: explicit as Set<keyof S & string> };
+  return { flags: values as FlagValues<S>, positionals, explicit };
 }
 
 /**

@@ -203,7 +203,7 @@ function quantilesTable(qs: readonly StatQuantiles[]): string {
  * trace is read, and how to write the kept bursts and the totals.
  */
 interface Format<T> {
-  payload(b: Readonly<BurstEvent>): T;
+  readonly payload: (b: Readonly<BurstEvent>) => T;
   write(r: SortedAnalysis<T>, out: StreamWriter): Promise<void>;
 }
 

@@ -129,7 +129,7 @@ export default defineCommand({
     // Waits for a stalled reader too: the final flush is the point of a
     // clean stop (a second signal exits at once).
     await lastWrite;
-    if (file) await new Promise<void>((resolve) => file!.end(() => resolve()));
+    if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
 
     if (failed) {
       // A write cut short by a full disk leaves half a line; cut the file

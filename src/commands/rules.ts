@@ -17,7 +17,7 @@ export default defineCommand({
     'runbook-base': { type: 'string', default: DEFAULT_RENDER_OPTIONS.runbookBase, valueName: 'URL', help: "URL of deploy/RUNBOOK.md; alerts link to '#<alertname>' sections" },
     job: { type: 'string', default: DEFAULT_RENDER_OPTIONS.job, valueName: 'NAME', help: 'job label ethburst is scraped under (EthburstDown watches up{job=NAME})' },
   },
-  async run(flags, _positionals, io) {
+  run(flags, _positionals, io) {
     io.stdout.write(
       renderRules({
         format: flags.format as RulesFormat,
@@ -27,6 +27,6 @@ export default defineCommand({
         job: flags.job,
       }),
     );
-    return 0;
+    return Promise.resolve(0);
   },
 });

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { defineCommand } from '../cli/command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
 import { samplingNotice } from '../sampling/discovery.js';
-import { InputError, UsageError, oneLine } from '../errors.js';
+import { UsageError, oneLine } from '../errors.js';
 import { Exporter } from '../export/exporter.js';
 import { DeviceRegistry } from '../state/device-registry.js';
 import { exportedStatMatcher, statPolicyView, trackedStatMatcher } from '../aggregation/stat-policy.js';
@@ -149,7 +149,7 @@ export default defineCommand({
       intervalMs: flags.interval,
       burstGapMs: flags['burst-gap'],
       trackedStat,
-      ...(native ? { sourceCounters: () => native!.counters } : {}),
+      ...(native ? { sourceCounters: () => native.counters } : {}),
     });
     const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version() });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
@@ -192,7 +192,7 @@ export default defineCommand({
       source.stop();
     };
     io.signal.addEventListener('abort', stop, { once: true });
-    let failure: unknown = null;
+    let failure: Error | null = null;
     try {
       await source.run(registry);
       if (!stopping) {
@@ -205,7 +205,7 @@ export default defineCommand({
         });
       }
     } catch (err) {
-      failure = err;
+      failure = err instanceof Error ? err : new Error(String(err));
     } finally {
       io.signal.removeEventListener('abort', stop);
       // Open bursts are finished and logged before we go.
@@ -217,10 +217,7 @@ export default defineCommand({
         }),
       );
     }
-    if (failure) {
-      if (failure instanceof InputError || failure instanceof UsageError) throw failure;
-      throw failure;
-    }
+    if (failure) throw failure;
     log.log('info', 'stopped');
     return 0;
   },

@@ -18,7 +18,7 @@ function ip(args: string[]): void {
     execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`ip ${args.join(' ')}: ${stderr || (err as Error).message}`);
+    throw new Error(`ip ${args.join(' ')}: ${stderr || (err as Error).message}`, { cause: err });
   }
 }
 
@@ -118,7 +118,7 @@ export function createVeths(count: number): VethGroup {
   try {
     ns = createNetns(`ebbench${tag}`);
   } catch (err) {
-    throw new Error(`creating veth pairs: ${(err as Error).message}`);
+    throw new Error(`creating veth pairs: ${(err as Error).message}`, { cause: err });
   }
   const pairs: VethPair[] = [];
   const group: VethGroup = {
@@ -137,7 +137,7 @@ export function createVeths(count: number): VethGroup {
     }
   } catch (err) {
     group.remove();
-    throw new Error(`creating veth pairs: ${(err as Error).message}`);
+    throw new Error(`creating veth pairs: ${(err as Error).message}`, { cause: err });
   }
   return group;
 }

@@ -29,7 +29,7 @@ export class LocalFeed implements Feed {
     });
   }
 
-  async refresh(): Promise<WatchSnapshot> {
+  refresh(): Promise<WatchSnapshot> {
     const now = Date.now();
     const from = now - WATCH_WINDOW_MS - 2000;
     const r = this.registry;
@@ -47,7 +47,7 @@ export class LocalFeed implements Feed {
       };
     });
     const devices = r.views().map((d) => ({ name: d.name, driver: d.driver, up: d.up, lastError: d.lastError, intervalMs: d.intervalMs, backoff: d.backoff, counterUpdate: d.counterUpdate }));
-    return { source: this.label, intervalMs: this.intervalMs, nowMs: now, series, devices, problem: this.failure };
+    return Promise.resolve({ source: this.label, intervalMs: this.intervalMs, nowMs: now, series, devices, problem: this.failure });
   }
 
   async close(): Promise<void> {

@@ -77,8 +77,9 @@ export class RemoteFeed implements Feed {
     return this.snapshot(problem);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.controller.abort();
+    return Promise.resolve();
   }
 
   private url(path: string): URL {
@@ -154,7 +155,7 @@ export class RemoteFeed implements Feed {
         const windowMs = h.fetchedAt === 0 ? WATCH_WINDOW_MS + 2000 : Math.min(WATCH_WINDOW_MS + 2000, started - h.fetchedAt + OVERLAP_MS);
         const q = new URLSearchParams({ device: h.device, stat: h.stat, window: `${Math.ceil(windowMs)}ms` });
         try {
-          const r = await this.get<{ points: [number, number][] }>(`/api/series?${q}`);
+          const r = await this.get<{ points: [number, number][] }>(`/api/series?${q.toString()}`);
           h.append(r.points);
           h.fetchedAt = started;
           const last = r.points.at(-1);
