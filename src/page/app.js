@@ -37,14 +37,30 @@
   const CONNTRACK_EVERY = 2;
   const COLORS = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#be185d', '#4d7c0f'];
   // Allowance counters (their order and short labels) and the conntrack gauge: the server's stat policy, from /api/devices.
+  /** @param {string} stat */
   const allowanceRank = (stat) => state.policy.allowanceStats.indexOf(stat);
+  /** @param {string} stat */
   const shortName = (stat) => state.policy.shortNames[stat] ?? stat;
 
-  const $ = (id) => document.getElementById(id);
+  /**
+   * An element of index.html by id; every id looked up here is in it, so
+   * it is never null (and a missing one fails loudly, as it always did).
+   * @param {string} id
+   * @returns {HTMLElement}
+   */
+  const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+  /**
+   * A <table> of index.html by id (health, bursts, windows).
+   * @param {string} id
+   * @returns {HTMLTableElement}
+   */
+  const $table = (id) => /** @type {HTMLTableElement} */ ($(id));
+  /** @param {unknown} s */
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const natural = new Intl.Collator(undefined, { numeric: true }).compare;
   const fmtInt = new Intl.NumberFormat('en-US');
 
+  /** @param {number} n @returns {string} */
   function compact(n) {
     if (!Number.isFinite(n)) return '–';
     const a = Math.abs(n);
@@ -54,14 +70,21 @@
     return a >= 100 || Number.isInteger(n) ? fmtInt.format(Math.round(n)) : n.toFixed(1);
   }
 
+  /** @param {number} ms @returns {string} */
   function duration(ms) {
     if (ms < 1000) return `${Math.round(ms)} ms`;
     if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
     return `${(ms / 60_000).toFixed(1)} min`;
   }
 
+  /** @param {number} n @param {number} [w] */
   const pad = (n, w = 2) => String(n).padStart(w, '0');
-  /** Wall time to 0.1 s, in local time or UTC. */
+  /**
+   * Wall time to 0.1 s, in local time or UTC.
+   * @param {number} ms
+   * @param {boolean} utc
+   * @returns {string}
+   */
   function stamp(ms, utc) {
     const d = new Date(ms);
     const [Y, M, D, h, m, s] = utc
@@ -70,6 +93,7 @@
     return `${Y}-${pad(M)}-${pad(D)} ${pad(h)}:${pad(m)}:${pad(s)}.${Math.floor((ms % 1000) / 100)}${utc ? 'Z' : ''}`;
   }
 
+  /** @param {number} ms @returns {string} */
   function ago(ms) {
     if (ms < 1500) return 'now';
     if (ms < 120_000) return `${Math.round(ms / 1000)} s ago`;
@@ -79,12 +103,39 @@
 
   // --- state -----------------------------------------------------------------
 
+  // What the API answers, as far as the page reads it. Fields an older
+  // exporter may lack are optional: the page checks for them.
+  /**
+   * @typedef {{ device: string, stat: string, start_ms: number, end_ms: number, duration_ms: number, increase: number, peak_rate_per_second: number, open?: boolean }} BurstRecord
+   *   A burst as /api/bursts gives it, or one still open (Series.openBurst).
+   * @typedef {BurstRecord & { key: string }} Burst A burst the page holds, keyed for deduplication and selection.
+   * @typedef {{ burst_gap_ms?: number, interval_ms?: number, series: { device: string, stat: string }[] }} SeriesListResponse
+   * @typedef {[t: number, increase: number]} Point
+   * @typedef {{ points: Point[] }} SeriesResponse
+   * @typedef {{ bursts: BurstRecord[] }} BurstsResponse
+   * @typedef {{ periodMs: number | null, settled: boolean, resolutionMs: number, note: string | null }} CounterUpdate
+   * @typedef {{ name: string, driver: string, up: boolean, lastError: string | null, intervalMs?: number, backoff?: string | null, backoffEvents?: number, counterUpdate?: CounterUpdate }} DeviceView
+   * @typedef {{ allowanceStats: string[], shortNames: Record<string, string | undefined>, gaugeMetric: string | null }} StatPolicy
+   * @typedef {{ source: string, notice?: string | null, policy?: StatPolicy, devices: DeviceView[] }} DevicesResponse
+   */
+
   /** Per-tick increases of one (device, stat), newest WINDOW_MS of them. */
   class Series {
+    /**
+     * @param {string} device
+     * @param {string} stat
+     * @param {number} intervalMs
+     */
     constructor(device, stat, intervalMs) {
       this.device = device;
       this.stat = stat;
       this.key = `${device}\u0000${stat}`;
+      // Declared for the type checker only; resize() sets them.
+      /** @type {number} */ this.cap;
+      /** @type {Float64Array} */ this.t;
+      /** @type {Float64Array} */ this.v;
+      /** @type {number} */ this.start;
+      /** @type {number} */ this.end;
       this.resize(intervalMs);
       /** Server time (ms) of the newest point. */
       this.lastT = -Infinity;
@@ -93,8 +144,11 @@
       this.lastNonZero = -Infinity;
       this.gone = false;
       this.pinned = false;
+      /** Points came in since the last render. */
+      this.dirty = false;
     }
 
+    /** @param {number} intervalMs */
     resize(intervalMs) {
       this.cap = Math.ceil(WINDOW_MS / Math.max(1, intervalMs)) + 64;
       // Twice the capacity: appends run to the end, then one copyWithin
@@ -107,6 +161,10 @@
       this.fetchedAt = 0;
     }
 
+    /**
+     * @param {Point[]} points
+     * @returns {number} how many were new
+     */
     append(points) {
       let added = 0;
       for (const [t, inc] of points) {
@@ -131,6 +189,7 @@
       return added;
     }
 
+    /** @returns {[Float64Array, Float64Array]} */
     data() {
       return [this.t.subarray(this.start, this.end), this.v.subarray(this.start, this.end)];
     }
@@ -191,25 +250,38 @@
   const state = {
     intervalMs: 100,
     source: '',
+    /** @type {Map<string, Series>} */
     series: new Map(),
-    /** Finished bursts from the server, oldest first, deduplicated by key. */
+    /**
+     * Finished bursts from the server, oldest first, deduplicated by key.
+     * @type {Burst[]}
+     */
     bursts: [],
+    /** @type {Set<string>} */
     burstKeys: new Set(),
     /** Server-clock estimate: server ms ≈ Date.now() + clockOffset. */
     clockOffset: 0,
     clockKnown: false,
+    /** @type {DeviceView[]} */
     devices: [],
+    /** @type {Map<string, number>} */
     deviceInterval: new Map(),
+    /** @type {Map<string, number>} */
     backoff: new Map(),
+    /** @type {Map<string, number>} */
     conntrackNow: new Map(),
+    /** @type {{ t: number[], byDevice: Map<string, (number | null)[]> }} */
     conntrack: { t: [], byDevice: new Map() },
+    /** @type {StatPolicy} */
     policy: { allowanceStats: [], shortNames: {}, gaugeMetric: null },
+    /** @type {boolean | null} */
     reachable: null,
     failingSince: 0,
     lastOk: 0,
     lastError: '',
     poll: 0,
     chartLimit: CHART_LIMIT,
+    /** @type {string | null} */
     selectedBurst: null,
     layoutSig: '',
     burstSig: '',
@@ -218,7 +290,10 @@
 
   const serverNow = () => Date.now() + state.clockOffset;
 
-  /** Learns the server clock from the newest sample times (a sample is never from the future). */
+  /**
+   * Learns the server clock from the newest sample times (a sample is never from the future).
+   * @param {number} tMs
+   */
   function observeServerTime(tMs) {
     const offset = tMs - Date.now();
     if (!state.clockKnown || offset > state.clockOffset) {
@@ -229,15 +304,39 @@
 
   // --- fetching ----------------------------------------------------------------
 
+  /** A request the server answered with an error; `status` is its HTTP code. */
+  class HttpError extends Error {
+    /**
+     * @param {string} message
+     * @param {number} status
+     */
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /**
+   * @overload
+   * @param {'/metrics'} path
+   * @returns {Promise<string>} the exposition text
+   */
+  /**
+   * @overload
+   * @param {string} path
+   * @returns {Promise<unknown>} the parsed JSON; each caller says what shape it expects
+   */
+  /**
+   * @param {string} path
+   * @returns {Promise<unknown>}
+   */
   async function getJSON(path) {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
     try {
       const res = await fetch(path, { signal: ctl.signal, cache: 'no-store' });
       if (!res.ok) {
-        const err = new Error(`${path.split('?')[0]}: HTTP ${res.status}`);
-        err.status = res.status;
-        throw err;
+        throw new HttpError(`${path.split('?')[0]}: HTTP ${res.status}`, res.status);
       }
       return path === '/metrics' ? await res.text() : await res.json();
     } finally {
@@ -245,7 +344,11 @@
     }
   }
 
-  /** Runs fns with at most `limit` in flight (the browser allows ~6 per host anyway). */
+  /**
+   * Runs fns with at most `limit` in flight (the browser allows ~6 per host anyway).
+   * @param {(() => Promise<void>)[]} fns
+   * @param {number} limit
+   */
   async function pool(fns, limit) {
     let next = 0;
     const worker = async () => {
@@ -262,11 +365,12 @@
   }
 
   async function refreshSeriesList() {
-    const list = await getJSON('/api/series');
+    const list = /** @type {SeriesListResponse} */ (await getJSON('/api/series'));
     if (typeof list.burst_gap_ms === 'number') ASSUMED_GAP_MS = list.burst_gap_ms;
     const interval = Number(list.interval_ms) || 100;
     const intervalChanged = interval !== state.intervalMs;
     state.intervalMs = interval;
+    /** @type {Set<string>} */
     const seen = new Set();
     for (const { device, stat } of list.series) {
       const key = `${device}\u0000${stat}`;
@@ -284,6 +388,7 @@
     }
   }
 
+  /** @param {Series} s */
   async function fetchSeries(s) {
     const started = Date.now();
     // Only what is new since the last fetch, plus slack for the ring's drain
@@ -291,12 +396,12 @@
     const windowMs = s.fetchedAt === 0 ? WINDOW_MS : Math.min(WINDOW_MS, Math.ceil(started - s.fetchedAt + 3000));
     const q = `device=${encodeURIComponent(s.device)}&stat=${encodeURIComponent(s.stat)}&window=${windowMs}ms`;
     try {
-      const r = await getJSON(`/api/series?${q}`);
+      const r = /** @type {SeriesResponse} */ (await getJSON(`/api/series?${q}`));
       if (r.points.length > 0) observeServerTime(r.points[r.points.length - 1][0]);
       if (s.append(r.points) > 0) s.dirty = true;
       s.fetchedAt = started;
     } catch (err) {
-      if (err.status === 404) s.gone = true;
+      if (err instanceof HttpError && err.status === 404) s.gone = true;
       throw err;
     }
   }
@@ -307,24 +412,24 @@
     // A few seconds of overlap: bursts of different series are not
     // finalised strictly in the order they end (shutdown, removed devices).
     const since = newest > 0 ? Math.floor(newest - 10_000) : '5m';
-    const r = await getJSON(`/api/bursts?since=${since}`);
+    const r = /** @type {BurstsResponse} */ (await getJSON(`/api/bursts?since=${since}`));
     let added = false;
     for (const b of r.bursts) {
       const key = `${b.device}\u0000${b.stat}\u0000${b.start_ms}`;
       if (state.burstKeys.has(key)) continue;
       state.burstKeys.add(key);
-      b.key = key;
-      state.bursts.push(b);
+      state.bursts.push(Object.assign(b, { key }));
       added = true;
     }
     if (added) {
       state.bursts.sort((a, b) => a.end_ms - b.end_ms);
-      while (state.bursts.length > BURSTS_KEPT) state.burstKeys.delete(state.bursts.shift().key);
+      // shift() has one to give: the length is over BURSTS_KEPT.
+      while (state.bursts.length > BURSTS_KEPT) state.burstKeys.delete(/** @type {Burst} */ (state.bursts.shift()).key);
     }
   }
 
   async function fetchDevices() {
-    const r = await getJSON('/api/devices');
+    const r = /** @type {DevicesResponse} */ (await getJSON('/api/devices'));
     state.devices = r.devices;
     state.source = r.source;
     if (r.policy) state.policy = r.policy;
@@ -340,7 +445,11 @@
     res.hidden = notes.length === 0;
   }
 
-  /** "about every 1 s" for a device's counter refresh period, from /api/devices. */
+  /**
+   * "about every 1 s" for a device's counter refresh period, from /api/devices.
+   * @param {DeviceView} d
+   * @returns {string}
+   */
   function refreshText(d) {
     const u = d.counterUpdate;
     if (!u || u.periodMs === null) return '<span class="muted">not seen yet</span>';
@@ -349,12 +458,18 @@
     return u.resolutionMs > 0 ? `<span class="down" title="${esc(u.note || '')}">~${every}</span>` : `~${every}${u.settled ? '' : ' <span class="muted">(few changes yet)</span>'}`;
   }
 
-  /** The few series the page needs from /metrics, by name and device. */
+  /**
+   * The few series the page needs from /metrics, by name and device.
+   * @param {string} text
+   */
   function parseMetrics(text) {
     const gauge = state.policy.gaugeMetric ? `|${state.policy.gaugeMetric}` : '';
     const want = new RegExp(`^(ethburst_device_interval_seconds|ethburst_backoff_events_total${gauge})\\{[^}]*device="([^"]*)"[^}]*\\} ([^ \\n]+)`, 'gm');
+    /** @type {Map<string, number>} */
     const interval = new Map();
+    /** @type {Map<string, number>} */
     const backoff = new Map();
+    /** @type {Map<string, number>} */
     const conntrack = new Map();
     for (const m of text.matchAll(want)) {
       const v = Number(m[3]);
@@ -368,10 +483,10 @@
     if (conntrack.size > 0) {
       const c = state.conntrack;
       c.t.push(serverNow() / 1000);
-      for (const [device, v] of conntrack) {
+      for (const device of conntrack.keys()) {
         if (!c.byDevice.has(device)) c.byDevice.set(device, new Array(c.t.length - 1).fill(null));
       }
-      for (const [device, arr] of c.byDevice) arr.push(conntrack.has(device) ? conntrack.get(device) : null);
+      for (const [device, arr] of c.byDevice) arr.push(conntrack.get(device) ?? null);
       while (c.t.length > CONNTRACK_POINTS) {
         c.t.shift();
         for (const arr of c.byDevice.values()) arr.shift();
@@ -380,15 +495,20 @@
     }
   }
 
+  /** @returns {Series[]} */
   function charted() {
     const all = [...state.series.values()];
     const windowStart = serverNow() - WINDOW_MS;
     if (all.length <= SMALL) return all;
     const active = all.filter((s) => s.pinned || s.lastNonZero >= windowStart);
-    active.sort((a, b) => (b.pinned - a.pinned) || (b.lastNonZero - a.lastNonZero));
+    active.sort((a, b) => (Number(b.pinned) - Number(a.pinned)) || (b.lastNonZero - a.lastNonZero));
     return active.slice(0, state.chartLimit);
   }
 
+  /**
+   * @param {Set<string>} chartedSet
+   * @returns {Series[]}
+   */
   function dueSeries(chartedSet) {
     const all = [...state.series.values()];
     if (all.length <= SMALL) return all;
@@ -438,7 +558,10 @@
     for (const s of state.series.values()) if (Date.now() - s.fetchedAt > WINDOW_MS) s.fetchedAt = 0;
   }
 
-  function onUnreachable(err) {
+  /** @param {unknown} thrown what the poll threw: an Error, or the fetch's AbortError (a DOMException) */
+  function onUnreachable(thrown) {
+    // Read loosely on purpose: whatever was thrown, the banner says something.
+    const err = /** @type {{ name?: unknown, message?: unknown } | null | undefined} */ (thrown);
     if (state.reachable !== false) state.failingSince = Date.now();
     state.reachable = false;
     state.lastError = err && err.name === 'AbortError' ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s` : String((err && err.message) || err);
@@ -451,9 +574,20 @@
 
   // --- rendering ---------------------------------------------------------------
 
+  /**
+   * One charted series: its card, its uPlot and, while zoomed, the x range shown.
+   * @typedef {{ series: Series, card: HTMLDivElement, el: HTMLElement, meta: HTMLElement, live: HTMLElement, zoom: [number, number] | null, u: uPlot }} Chart
+   */
+
+  /** @type {Map<string, Chart>} */
   const charts = new Map();
 
+  /**
+   * @param {Series} s
+   * @returns {BurstRecord[]}
+   */
   function burstsOf(s) {
+    /** @type {BurstRecord[]} */
     const out = [];
     const from = s.lastT - WINDOW_MS;
     for (let i = state.bursts.length - 1; i >= 0; i--) {
@@ -466,9 +600,14 @@
     return out;
   }
 
-  /** Burst spans under the series, at least 3 px wide so a one-tick burst shows. */
+  /**
+   * Burst spans under the series, at least 3 px wide so a one-tick burst shows.
+   * @param {uPlot} u
+   */
   function shade(u) {
-    const c = charts.get(u.root.dataset.key);
+    // No key yet while makeChart is still making the uPlot: nothing to shade.
+    const key = u.root.dataset.key;
+    const c = key === undefined ? undefined : charts.get(key);
     if (!c) return;
     const spans = burstsOf(c.series);
     const { ctx, bbox } = u;
@@ -488,10 +627,16 @@
     u.root.dataset.bursts = String(drawn);
   }
 
+  /** @param {HTMLElement} el */
   function chartWidth(el) {
     return Math.max(300, el.clientWidth - 4);
   }
 
+  /**
+   * @param {Series} s
+   * @param {number} index
+   * @returns {Chart}
+   */
   function makeChart(s, index) {
     const card = document.createElement('div');
     card.className = 'card';
@@ -502,8 +647,15 @@
       <span class="meta muted"></span><button type="button" class="live-btn" hidden>back to live</button></div><div class="chart"></div>`;
     $('charts').appendChild(card);
     const color = COLORS[allowanceRank(s.stat) >= 0 ? allowanceRank(s.stat) : index % COLORS.length];
-    const el = card.querySelector('.chart');
-    const c = { series: s, card, el, meta: card.querySelector('.meta'), live: card.querySelector('.live-btn'), zoom: null, u: null };
+    // The card's markup just above has these.
+    const el = /** @type {HTMLElement} */ (card.querySelector('.chart'));
+    const meta = /** @type {HTMLElement} */ (card.querySelector('.meta'));
+    const live = /** @type {HTMLElement} */ (card.querySelector('.live-btn'));
+    // The options' callbacks need `c`, so it is made before its uPlot; c.u
+    // is null only until the constructor returns, and nothing reads it before.
+    /** @type {Chart} */
+    const c = { series: s, card, el, meta, live, zoom: null, u: /** @type {uPlot} */ (/** @type {unknown} */ (null)) };
+    /** @type {uPlot.Options} */
     const opts = {
       width: chartWidth(card),
       height: 150,
@@ -534,18 +686,24 @@
     return c;
   }
 
+  /**
+   * @param {Chart} c
+   * @returns {[number, number]}
+   */
   function xRange(c) {
     if (c.zoom) return c.zoom;
     const now = (state.reachable === false ? state.lastOk + state.clockOffset : serverNow()) / 1000;
     return [now - WINDOW_MS / 1000, now];
   }
 
+  /** @param {Chart} c */
   function applyZoom(c) {
     const [min, max] = xRange(c);
     c.u.setScale('x', { min, max });
     c.live.hidden = !c.zoom;
   }
 
+  /** @param {string} key */
   function destroyChart(key) {
     const c = charts.get(key);
     if (!c) return;
@@ -554,6 +712,11 @@
     charts.delete(key);
   }
 
+  /**
+   * @param {string} device
+   * @param {Series | null} s
+   * @returns {string}
+   */
   function intervalText(device, s) {
     const d = state.devices.find((x) => x.name === device);
     const eff = d && typeof d.intervalMs === 'number' ? d.intervalMs : state.deviceInterval.get(device);
@@ -591,12 +754,14 @@
     renderQuiet(new Set(list.map((s) => s.key)));
   }
 
+  /** @param {Series} s */
   function maxOf(s) {
     let m = 0;
     for (let i = s.start; i < s.end; i++) if (s.v[i] > m) m = s.v[i];
     return m;
   }
 
+  /** @param {Set<string>} chartedKeys */
   function renderQuiet(chartedKeys) {
     const rest = [...state.series.values()].filter((s) => !chartedKeys.has(s.key));
     const windowStart = serverNow() - WINDOW_MS;
@@ -604,8 +769,14 @@
     const more = $('more');
     more.hidden = activeHidden === 0;
     $('more-button').textContent = `show ${activeHidden} more active series`;
+    /** @type {Map<string, string[]>} */
     const byDevice = new Map();
-    for (const s of rest) if (s.lastNonZero < windowStart) (byDevice.get(s.device) ?? byDevice.set(s.device, []).get(s.device)).push(shortName(s.stat));
+    for (const s of rest) {
+      if (s.lastNonZero >= windowStart) continue;
+      let stats = byDevice.get(s.device);
+      if (!stats) byDevice.set(s.device, (stats = []));
+      stats.push(shortName(s.stat));
+    }
     const html = byDevice.size === 0 ? '' : `Quiet (no increase in the last 5 minutes; fetched every ${QUIET_EVERY} s, charted when they move): ` +
       [...byDevice].sort((a, b) => natural(a[0], b[0])).map(([d, stats]) => `<b>${esc(d)}</b> ${esc(stats.join(', '))}`).join(' · ');
     const q = $('quiet');
@@ -615,19 +786,21 @@
     }
   }
 
+  /** @returns {Burst[]} */
   function allBursts() {
+    /** @type {Burst[]} */
     const open = [];
     for (const s of state.series.values()) {
       const b = s.openBurst();
       if (b && !state.burstKeys.has(`${b.device}\u0000${b.stat}\u0000${b.start_ms}`)) {
         // A finished burst that matches it (same start) supersedes it.
         if (!state.bursts.some((f) => f.device === b.device && f.stat === b.stat && Math.abs(f.start_ms - b.start_ms) < state.intervalMs * 1.5)) {
-          b.key = `${b.device}\u0000${b.stat}\u0000open`;
-          open.push(b);
+          open.push(Object.assign(b, { key: `${b.device}\u0000${b.stat}\u0000open` }));
         }
       }
     }
     const from = serverNow() - WINDOW_MS;
+    /** @type {Burst[]} */
     const done = [];
     for (let i = state.bursts.length - 1; i >= 0 && done.length < BURSTS_SHOWN; i--) {
       if (state.bursts[i].end_ms < from && done.length >= 20) break;
@@ -636,6 +809,7 @@
     return [...open.sort((a, b) => b.start_ms - a.start_ms), ...done.sort((a, b) => b.start_ms - a.start_ms)];
   }
 
+  /** @type {Burst[]} */
   let shownBursts = [];
 
   function renderBursts() {
@@ -644,7 +818,7 @@
     if (sig === state.burstSig) return;
     state.burstSig = sig;
     shownBursts = rows;
-    const tbody = $('bursts').tBodies[0];
+    const tbody = $table('bursts').tBodies[0];
     if (rows.length === 0) {
       tbody.innerHTML = '<tr class="empty"><td colspan="7">no bursts in the last 5 minutes</td></tr>';
       return;
@@ -658,6 +832,7 @@
       .join('');
   }
 
+  /** @param {Burst} b */
   function focusBurst(b) {
     state.selectedBurst = b.key;
     const s = state.series.get(`${b.device}\u0000${b.stat}`);
@@ -678,24 +853,29 @@
 
   function renderHealth() {
     const now = serverNow();
+    /** @type {Map<string, { drops: number, first: Series }>} */
     const bySeries = new Map();
     for (const s of state.series.values()) {
       const d = bySeries.get(s.device) ?? { drops: 0, first: s };
       d.drops += s.sum();
       bySeries.set(s.device, d);
     }
+    /** @type {Map<string, Burst>} */
     const lastBurst = new Map();
     for (const b of state.bursts) lastBurst.set(b.device, b);
+    /** @type {Map<string, BurstRecord>} */
     const openBursts = new Map();
     for (const s of state.series.values()) {
       const o = s.openBurst();
       if (o) openBursts.set(s.device, o);
     }
     // Devices in trouble first: with 32 of them the table scrolls.
+    /** @param {DeviceView} d */
     const trouble = (d) => (d.up ? 0 : 2) + (d.backoff ? 1 : 0);
     const rows = [...state.devices].sort((a, b) => trouble(b) - trouble(a) || natural(a.name, b.name)).map((d) => {
       const agg = bySeries.get(d.name);
       const lb = lastBurst.get(d.name);
+      const ob = openBursts.get(d.name);
       // /api/devices carries back-off state since the sampler learned it;
       // /metrics is the fallback for an older exporter.
       const backoff = typeof d.backoffEvents === 'number' ? d.backoffEvents : state.backoff.get(d.name);
@@ -708,15 +888,16 @@
         <td>${refreshText(d)}</td>
         <td class="num">${conn === undefined ? '<span class="muted">n/a</span>' : fmtInt.format(conn)}</td>
         <td class="num">${agg ? compact(agg.drops) : '–'}</td>
-        <td>${openBursts.has(d.name) ? `<span class="down">${esc(shortName(openBursts.get(d.name).stat))}, in progress</span>` : lb ? `${esc(shortName(lb.stat))}, ${ago(now - lb.end_ms)}` : '<span class="muted">none</span>'}</td></tr>`;
+        <td>${ob ? `<span class="down">${esc(shortName(ob.stat))}, in progress</span>` : lb ? `${esc(shortName(lb.stat))}, ${ago(now - lb.end_ms)}` : '<span class="muted">none</span>'}</td></tr>`;
     });
     const html = rows.join('') || '<tr class="empty"><td colspan="10">no device is being sampled yet</td></tr>';
     if (html !== state.healthSig) {
-      $('health').tBodies[0].innerHTML = html;
+      $table('health').tBodies[0].innerHTML = html;
       state.healthSig = html;
     }
   }
 
+  /** @type {uPlot | null} */
   let conntrackChart = null;
   let conntrackSig = '';
 
@@ -731,7 +912,9 @@
       conntrackChart.destroy();
       conntrackChart = null;
     }
-    const data = [Float64Array.from(c.t), ...devices.map((d) => c.byDevice.get(d))];
+    // Every device here is one of byDevice's keys.
+    /** @type {uPlot.AlignedData} */
+    const data = [Float64Array.from(c.t), ...devices.map((d) => /** @type {(number | null)[]} */ (c.byDevice.get(d)))];
     if (!conntrackChart) {
       conntrackSig = sig;
       conntrackChart = new uPlot(
@@ -837,7 +1020,7 @@
         `<tr class="empty"><td colspan="8">no drops in the last ${windowName(latest.windows_s[longest] ?? 3600)}${quiet > 0 ? ` (${quiet} tracked stat${quiet === 1 ? '' : 's'})` : ''}</td></tr>`;
       if (html === sig) return;
       sig = html;
-      $('windows').tBodies[0].innerHTML = html;
+      $table('windows').tBodies[0].innerHTML = html;
       section.hidden = false;
     }
 
@@ -846,17 +1029,21 @@
 
   // --- events (attached once) ----------------------------------------------------
 
-  $('bursts').tBodies[0].addEventListener('click', (e) => {
-    const tr = e.target.closest('tr[data-key]');
+  // Mouse events target elements (never text nodes): e.target has closest().
+  $table('bursts').tBodies[0].addEventListener('click', (e) => {
+    /** @type {HTMLElement | null} */
+    const tr = /** @type {Element} */ (e.target).closest('tr[data-key]');
     if (tr) {
       const b = shownBursts[Number(tr.dataset.key)];
       if (b) focusBurst(b);
     }
   });
   $('charts').addEventListener('click', (e) => {
-    const btn = e.target.closest('.live-btn');
+    const btn = /** @type {Element} */ (e.target).closest('.live-btn');
     if (!btn) return;
-    const c = charts.get(btn.closest('.card').dataset.key);
+    // The button is always in a card, and every card has its series' key.
+    const card = /** @type {HTMLElement} */ (btn.closest('.card'));
+    const c = charts.get(/** @type {string} */ (card.dataset.key));
     if (!c) return;
     c.zoom = null;
     c.series.pinned = false;
@@ -865,8 +1052,9 @@
     applyZoom(c);
   });
   $('charts').addEventListener('dblclick', (e) => {
-    const card = e.target.closest('.card');
-    const c = card && charts.get(card.dataset.key);
+    /** @type {HTMLElement | null} */
+    const card = /** @type {Element} */ (e.target).closest('.card');
+    const c = card && charts.get(/** @type {string} */ (card.dataset.key));
     if (c) {
       c.zoom = null;
       applyZoom(c);
@@ -887,18 +1075,20 @@
   $('tz').textContent = `local, ${Intl.DateTimeFormat().resolvedOptions().timeZone || 'browser zone'}`;
 
   /** For tests and the curious: what the page holds right now. */
-  window.ethburst = {
-    stats: () => ({
-      reachable: state.reachable,
-      series: state.series.size,
-      charts: charts.size,
-      maxPoints: Math.max(0, ...[...state.series.values()].map((s) => s.end - s.start)),
-      maxCapacity: Math.max(0, ...[...state.series.values()].map((s) => s.t.length)),
-      bursts: state.bursts.length,
-      conntrackPoints: state.conntrack.t.length,
-      polls: state.poll,
-    }),
-  };
+  Object.assign(window, {
+    ethburst: {
+      stats: () => ({
+        reachable: state.reachable,
+        series: state.series.size,
+        charts: charts.size,
+        maxPoints: Math.max(0, ...[...state.series.values()].map((s) => s.end - s.start)),
+        maxCapacity: Math.max(0, ...[...state.series.values()].map((s) => s.t.length)),
+        bursts: state.bursts.length,
+        conntrackPoints: state.conntrack.t.length,
+        polls: state.poll,
+      }),
+    },
+  });
 
   loop();
 })();
