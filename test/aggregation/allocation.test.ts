@@ -31,7 +31,7 @@ function getGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-it('serve’s sink takes 1 M samples (8 devices x 125k ticks) with flat heap and no allocation per tick', async () => {
+it('serve’s sink takes 1 M samples (8 devices x 125k ticks) with flat heap and no allocation per tick', () => {
   const gc = getGc();
   let bursts = 0;
   // serve's wiring: the registry, every metric family following it, the burst log.
@@ -49,13 +49,13 @@ it('serve’s sink takes 1 M samples (8 devices x 125k ticks) with flat heap and
   // finishes (a finished burst allocates its record and log line, by design).
   drive.bursts = false;
   for (let i = 0; i < 3000; i++) drive.step(registry);
-  const quiet = await measure(gc, () => {
+  const quiet = measure(gc, () => {
     for (let i = 0; i < 125_000; i++) drive.step(registry);
   });
   // With bursts: still nothing retained (recent bursts are a bounded ring).
   drive.bursts = true;
   const burstsBefore = bursts;
-  const busy = await measure(gc, () => {
+  const busy = measure(gc, () => {
     for (let i = 0; i < 125_000; i++) drive.step(registry);
   });
   console.log(
@@ -97,7 +97,7 @@ function youngNow(): number {
  * how big the young generation happened to be, and no other code runs
  * during the synchronous `run`. Also the heap retained after full GCs.
  */
-async function measure(gc: () => void, run: () => void): Promise<{ bytes: number; minorGcs: number; retained: number }> {
+function measure(gc: () => void, run: () => void): { bytes: number; minorGcs: number; retained: number } {
   gc();
   gc();
   const before = process.memoryUsage().heapUsed;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, usageFailure } from '../helpers/cli.js';
-import { ena, T0, tempDir } from './helpers.js';
+import { ena, parseAnalyzeJson, T0, tempDir } from './helpers.js';
 
 interface Rec {
   t: number;
@@ -41,7 +41,7 @@ describe('a last line cut off by a recorder killed mid-write', () => {
   const expected = analyze(file(complete)).stdout;
 
   it('is reported as one warning naming the file and line; the complete lines give the result, exit 0', () => {
-    expect(JSON.parse(expected).bursts).toHaveLength(3);
+    expect(parseAnalyzeJson(expected).bursts).toHaveLength(3);
     for (const cut of ['{', '{"t":1764000005100,"dev', `${line({ t: T0 + 5100, stats: ena({ pps: 99 }) }).slice(0, -1)}`]) {
       const path = file(complete + cut);
       const r = analyze(path);
@@ -129,7 +129,7 @@ describe('records JSON.parse would accept but the trace format does not', () => 
     const path = file(`{"t": 1764000000000, "device": "eth:0", "note": {"stats": {"x": 1, "x": 2}}, "stats": {"q:0:drops": 1, "a": "2"}}\n`);
     const r = analyze(path, '--burst-stat', 'drops$');
     expect([r.status, r.stderr]).toEqual([0, '']);
-    expect(JSON.parse(r.stdout).totals.map((t: { device: string; stat: string }) => `${t.device} ${t.stat}`)).toEqual(['eth:0 q:0:drops']);
+    expect(parseAnalyzeJson(r.stdout).totals.map((t) => `${t.device} ${t.stat}`)).toEqual(['eth:0 q:0:drops']);
   });
 
   it('a time beyond what a date can hold is an input error naming the line, in both formats', () => {

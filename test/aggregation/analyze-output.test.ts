@@ -12,7 +12,7 @@ import { BurstSorter } from '../../src/analysis/burst-sort.js';
 import { analyzeTrace } from '../../src/commands/analyze.js';
 import { compareCodeUnits } from '../../src/order.js';
 import { CLI, usageFailure } from '../helpers/cli.js';
-import { collect, ena, feed, T0, tempDir, traceFile, type Rec } from './helpers.js';
+import { collect, ena, feed, parseAnalyzeJson, T0, tempDir, traceFile, type Rec } from './helpers.js';
 
 /** A seeded trace of several devices whose bursts close far out of start order. */
 function tangled(seed: number): Rec[] {
@@ -97,7 +97,7 @@ describe('the CLI with more bursts than fit in one in-memory run', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'ethburst-tmp-'));
     const j = analyzeIn(tmp, [path, '--burst-gap', '100ms', '--format', 'json']);
     expect([j.status, j.stderr]).toEqual([0, '']);
-    const bursts = JSON.parse(j.stdout).bursts as { start_ms: number; stat: string; increase: number }[];
+    const bursts = parseAnalyzeJson(j.stdout).bursts;
     expect(bursts).toHaveLength(40_000);
     const stats = ['bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded', 'pps_allowance_exceeded'];
     bursts.forEach((b, i) => {

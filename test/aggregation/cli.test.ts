@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ena, T0, tempDir, threeBursts, traceFile } from './helpers.js';
+import { ena, parseAnalyzeJson, T0, tempDir, threeBursts, traceFile, type BurstJson } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'build/dist/src/cli.js');
@@ -39,7 +39,7 @@ describe('ethburst analyze', () => {
     const r = cli('analyze', path, '--format', 'json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = parseAnalyzeJson(r.stdout);
     expect(Object.keys(doc)).toEqual(['bursts', 'totals', 'quantiles']);
     expect(doc.bursts).toEqual([
       { device: 'eth0', stat: 'pps_allowance_exceeded', start_ms: T0, end_ms: T0 + 200, duration_ms: 200, increase: 25, peak_rate_per_second: 200 },
@@ -56,7 +56,7 @@ describe('ethburst analyze', () => {
       seconds_with_increase: 1,
       max_second_increase: 3,
     });
-    expect(doc.totals.map((t: { stat: string }) => t.stat)).toEqual([
+    expect(doc.totals.map((t) => t.stat)).toEqual([
       'bw_in_allowance_exceeded',
       'bw_out_allowance_exceeded',
       'conntrack_allowance_exceeded',
@@ -80,9 +80,9 @@ describe('ethburst analyze', () => {
     const path = traceFile(sample.map((s) => ('stats' in s ? { ...s, stats: { ...s.stats, rx_drops: s.t - T0 } } : s)));
     const r = cli('analyze', path, '--format=json', '--burst-gap', '5s', '--burst-stat', 'drops$');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
-    expect(doc.bursts.filter((b: { stat: string }) => b.stat === 'pps_allowance_exceeded')).toHaveLength(1);
-    expect(doc.totals.map((t: { stat: string }) => t.stat)).toContain('rx_drops');
+    const doc = parseAnalyzeJson(r.stdout);
+    expect(doc.bursts.filter((b) => b.stat === 'pps_allowance_exceeded')).toHaveLength(1);
+    expect(doc.totals.map((t) => t.stat)).toContain('rx_drops');
   });
 
   it('reports a malformed line as FILE:LINE: reason on stderr, exit 2, nothing on stdout', () => {
@@ -117,9 +117,9 @@ describe('ethburst analyze quantiles', () => {
   it('JSON: per (device, stat), count/p50/p90/p99/max of per-second increase, burst size and duration, after the totals', () => {
     const r = cli('analyze', traceFile(threeBursts()), '--format', 'json');
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const doc = JSON.parse(r.stdout);
-    expect(doc.quantiles.map((q: { stat: string }) => q.stat)).toEqual(doc.totals.map((t: { stat: string }) => t.stat));
-    expect(doc.quantiles.find((q: { stat: string }) => q.stat === 'pps_allowance_exceeded')).toEqual({
+    const doc = parseAnalyzeJson(r.stdout);
+    expect(doc.quantiles.map((q) => q.stat)).toEqual(doc.totals.map((t) => t.stat));
+    expect(doc.quantiles.find((q) => q.stat === 'pps_allowance_exceeded')).toEqual({
       device: 'eth0',
       stat: 'pps_allowance_exceeded',
       second_increase: { count: 13, p50: 0, p90: 50, p99: 200, max: 200 },
@@ -128,7 +128,7 @@ describe('ethburst analyze quantiles', () => {
       peak_rate_per_second: 1000,
     });
     // A stat without bursts: its seconds are all zero, its burst quantiles null.
-    expect(doc.quantiles.find((q: { stat: string }) => q.stat === 'bw_in_allowance_exceeded')).toMatchObject({
+    expect(doc.quantiles.find((q) => q.stat === 'bw_in_allowance_exceeded')).toMatchObject({
       second_increase: { count: 13, p50: 0, p90: 0, p99: 0, max: 0 },
       burst_size: { count: 0, p50: null, p90: null, p99: null, max: null },
     });
@@ -158,11 +158,11 @@ describe('ethburst simulate | analyze', () => {
     const s = cli('simulate', '--simulate-devices', '2', '--duration', '5m', '--simulate-seed', '3', '--out', trace, '--expected', expected);
     expect(s.stderr).toBe('');
     expect(s.code).toBe(0);
-    const exp = JSON.parse(readFileSync(expected, 'utf8'));
+    const exp = JSON.parse(readFileSync(expected, 'utf8')) as { bursts: BurstJson[] };
     expect(exp.bursts.length).toBeGreaterThan(10);
     const a = cli('analyze', trace, '--format', 'json');
     expect(a.code).toBe(0);
-    expect(JSON.parse(a.stdout).bursts).toEqual(exp.bursts);
+    expect(parseAnalyzeJson(a.stdout).bursts).toEqual(exp.bursts);
   });
 
   it('writes to stdout by default and is deterministic', () => {

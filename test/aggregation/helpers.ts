@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Aggregator, type AggregatorOptions, type BurstEvent, type FailedReadEvent, type SecondEvent, type StatTotals, type TickEvent } from '../../src/aggregation/aggregator.js';
 import { makeLayout, type DeviceLayout, type Sample } from '../../src/sampling/sample.js';
 import { u64Store } from '../../src/sampling/u64.js';
+import type { StatQuantiles } from '../../src/commands/analyze.js';
 
 export type Rec =
   | { t: number; device?: string; stats: Record<string, number | string> }
@@ -108,6 +109,40 @@ export function traceFile(lines: readonly (Rec | string)[], name = 'trace.jsonl'
       .join('\n') + '\n',
   );
   return path;
+}
+
+/** One burst as `analyze --format json` and `simulate --expected` print it (burstJson in src/commands/analyze.ts). */
+export interface BurstJson {
+  device: string;
+  stat: string;
+  start_ms: number;
+  end_ms: number;
+  duration_ms: number;
+  increase: number;
+  peak_rate_per_second: number;
+}
+
+/** One (device, stat) of the "totals" that `analyze --format json` prints. */
+export interface TotalsJson {
+  device: string;
+  stat: string;
+  increase: number;
+  resets: number;
+  failed_reads: number;
+  samples: number;
+  seconds_with_increase: number;
+  max_second_increase: number;
+}
+
+/** The document `ethburst analyze --format json` prints. */
+export interface AnalyzeJson {
+  bursts: BurstJson[];
+  totals: TotalsJson[];
+  quantiles: StatQuantiles[];
+}
+
+export function parseAnalyzeJson(text: string): AnalyzeJson {
+  return JSON.parse(text) as AnalyzeJson;
 }
 
 export function tempDir(): string {

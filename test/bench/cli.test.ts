@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, finished, runCli, startCli, usageFailure } from '../helpers/cli.js';
+import type { MachineInfo } from '../../src/bench/machine.js';
+import type { BenchReport } from '../../src/bench/report.js';
 import { checkWellFormed } from './xml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ethburst-bench-'));
@@ -61,15 +63,22 @@ describe('ethburst bench --quick', () => {
       for (const s of ['1 CPU per device-sample', '2 serve at 10 Hz', '3 tick lateness', '4 /metrics', '5 fidelity']) expect(r.stdout).toContain(s);
       expect(r.stdout).toMatch(/^targets: \d+ PASS, \d+ MISS, \d+ SKIP/m);
 
-      const doc = JSON.parse(readFileSync(json, 'utf8'));
+      // The report plus the errors (src/commands/bench.ts); NaN and ±Infinity are written as null.
+      const doc = JSON.parse(readFileSync(json, 'utf8')) as BenchReport & { errors: string[] };
       expect(doc.tool).toBe('ethburst bench');
       expect(doc.mode).toBe('quick');
-      expect(doc.machine).toMatchObject({ cpuModel: expect.any(String), cores: expect.any(Number), kernel: expect.stringMatching(/^Linux /), node: process.version });
-      for (const section of ['cost', 'overhead', 'cadence', 'scrape', 'fidelity']) {
-        expect(['ok', 'skipped']).toContain(doc[section].status);
-        if (doc[section].status === 'skipped') expect(doc[section].reason).toMatch(/\S/);
+      expect(doc.machine).toMatchObject({
+        cpuModel: expect.any(String),
+        cores: expect.any(Number),
+        kernel: expect.stringMatching(/^Linux /),
+        node: process.version,
+      } satisfies Partial<Record<keyof MachineInfo, unknown>>);
+      for (const section of ['cost', 'overhead', 'cadence', 'scrape', 'fidelity'] as const) {
+        const result = doc[section];
+        expect(['ok', 'skipped']).toContain(result.status);
+        if (result.status === 'skipped') expect(result.reason).toMatch(/\S/);
       }
-      expect(doc.comparisons.map((c: { name: string }) => c.name)).toEqual([
+      expect(doc.comparisons.map((c) => c.name)).toEqual([
         '(a) bare ioctl loop',
         '(b) ethburst full path',
         '(c) ethtool -S spawn',
@@ -90,24 +99,24 @@ describe('ethburst bench --quick', () => {
       expect(doc.errors).toEqual([]);
       expect(doc.interrupted).toBe(false);
       if (doc.cost.status === 'ok') {
-        for (const k of ['a', 'b', 'c', 'd']) {
+        for (const k of ['a', 'b', 'c', 'd'] as const) {
           const x = doc.cost[k];
           if (x.status === 'ok') expect(x.cpuUsPerSample).toBeGreaterThan(0);
           else expect(x.reason).toMatch(/\S/);
         }
       }
       if (doc.scrape.status === 'ok') {
-        expect(doc.scrape.configs.map((c: { devices: number; stats: string }) => `${c.devices}/${c.stats}`)).toEqual(['1/defaults', '8/defaults', '32/defaults', '1/all', '8/all', '32/all']);
+        expect(doc.scrape.configs.map((c) => `${c.devices}/${c.stats}`)).toEqual(['1/defaults', '8/defaults', '32/defaults', '1/all', '8/all', '32/all']);
       }
       if (doc.fidelity.status === 'ok') {
-        expect(doc.fidelity.views.map((v: { scrapeIntervalS: number }) => v.scrapeIntervalS)).toEqual([30, 60]);
+        expect(doc.fidelity.views.map((v) => v.scrapeIntervalS)).toEqual([30, 60]);
         expect(doc.svgFile).toBe(svg);
         const text = readFileSync(svg, 'utf8');
         expect(checkWellFormed(text)).toBeNull();
         expect(text).toContain('data-series="per-tick rate (ethburst, 100 ms)"');
         expect(text).toContain('data-series="rate(x[2m]) at a 30 s scrape"');
       }
-      expect(leftovers(r.pid!)).toEqual([]);
+      expect(leftovers(r.pid)).toEqual([]);
     },
     160_000,
   );

@@ -53,7 +53,7 @@ function record(args: string[], stdout: number | 'pipe', devices = 'ena0'): Chil
 
 /** Resolves once the native sampler thread runs: signal handlers are installed by then. */
 function samplerRunning(c: ChildProcess): Promise<true> {
-  return until(async () => {
+  return until(() => {
     const tasks = readdirSync(`/proc/${c.pid}/task`);
     return tasks.some((t) => {
       try {
@@ -174,7 +174,7 @@ describe.skipIf(!haveCc)(`record: SIGHUP ${skip}`, () => {
     child = c;
     let got = '';
     c.stdout!.setEncoding('utf8').on('data', (d: string) => (got += d));
-    await until(async () => got.split('\n').length > 3, 'three lines');
+    await until(() => got.split('\n').length > 3, 'three lines');
     c.kill('SIGHUP');
     const r = await finished(c);
     expect(r.stderr).toBe('');

@@ -23,14 +23,14 @@ const SERVE_ENV = new Set(Object.entries(serve.flags).flatMap(([flag, def]) => e
 
 type Validatable = { validate(): void };
 const MODELS: Record<string, { cls: new (o: never) => Validatable; iface: string; from: string }> = {
-  'apps/v1 DaemonSet': { cls: DaemonSet as never, iface: 'IDaemonSet', from: 'kubernetes-models/apps/v1' },
-  'v1 Namespace': { cls: Namespace as never, iface: 'INamespace', from: 'kubernetes-models/v1' },
-  'v1 Service': { cls: Service as never, iface: 'IService', from: 'kubernetes-models/v1' },
-  'v1 ServiceAccount': { cls: ServiceAccount as never, iface: 'IServiceAccount', from: 'kubernetes-models/v1' },
-  'rbac.authorization.k8s.io/v1 ClusterRole': { cls: ClusterRole as never, iface: 'IClusterRole', from: 'kubernetes-models/rbac.authorization.k8s.io/v1' },
-  'rbac.authorization.k8s.io/v1 ClusterRoleBinding': { cls: ClusterRoleBinding as never, iface: 'IClusterRoleBinding', from: 'kubernetes-models/rbac.authorization.k8s.io/v1' },
-  'monitoring.coreos.com/v1 PodMonitor': { cls: PodMonitor as never, iface: 'IPodMonitor', from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' },
-  'monitoring.coreos.com/v1 PrometheusRule': { cls: PrometheusRule as never, iface: 'IPrometheusRule', from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' },
+  'apps/v1 DaemonSet': { cls: DaemonSet, iface: 'IDaemonSet', from: 'kubernetes-models/apps/v1' },
+  'v1 Namespace': { cls: Namespace, iface: 'INamespace', from: 'kubernetes-models/v1' },
+  'v1 Service': { cls: Service, iface: 'IService', from: 'kubernetes-models/v1' },
+  'v1 ServiceAccount': { cls: ServiceAccount, iface: 'IServiceAccount', from: 'kubernetes-models/v1' },
+  'rbac.authorization.k8s.io/v1 ClusterRole': { cls: ClusterRole, iface: 'IClusterRole', from: 'kubernetes-models/rbac.authorization.k8s.io/v1' },
+  'rbac.authorization.k8s.io/v1 ClusterRoleBinding': { cls: ClusterRoleBinding, iface: 'IClusterRoleBinding', from: 'kubernetes-models/rbac.authorization.k8s.io/v1' },
+  'monitoring.coreos.com/v1 PodMonitor': { cls: PodMonitor, iface: 'IPodMonitor', from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' },
+  'monitoring.coreos.com/v1 PrometheusRule': { cls: PrometheusRule, iface: 'IPrometheusRule', from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' },
 };
 const K8S_FILES = ['namespace.yaml', 'daemonset.yaml', 'service.yaml', 'podmonitor.yaml', 'prometheusrule.yaml'].map((f) => `deploy/kubernetes/${f}`);
 

@@ -25,7 +25,6 @@ import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv } from '../helpers/shim.js';
 
 type Stat = 'bw_in' | 'bw_out' | 'pps' | 'conntrack' | 'linklocal';
-const full = (s: Stat): string => `${s}_allowance_exceeded`;
 
 interface Truth {
   /** Finished bursts in order: [stat, packets]. */

@@ -20,7 +20,8 @@ import { runCli, usageFailure } from '../helpers/cli.js';
 const COMMANDS = ['serve', 'record', 'analyze', 'simulate', 'rules', 'bench', 'watch'] as const;
 
 async function load(name: string): Promise<Command> {
-  return (await import(`../../src/commands/${name}.ts`)).default as Command;
+  const mod = (await import(`../../src/commands/${name}.ts`)) as { default: Command };
+  return mod.default;
 }
 
 function sink(): { stream: NodeJS.WritableStream; text: () => string } {
@@ -103,7 +104,7 @@ describe('a variable meant for one command never breaks another', async () => {
     }
   }
 
-  it.each(COMMANDS)('%s parses with every other command’s variables set to bad values', async (name) => {
+  it.each(COMMANDS)('%s parses with every other command’s variables set to bad values', (name) => {
     const cmd = specs.find((c) => c.name === name)!;
     const mine = new Set(Object.entries(cmd.flags).flatMap(([flag, def]) => envNames(name, flag, def)));
     const others = Object.fromEntries(Object.entries(poison).filter(([v]) => !mine.has(v)));
@@ -148,7 +149,7 @@ describe('a variable meant for one command never breaks another', async () => {
     ]);
   });
 
-  it('a shared variable (ETHBURST_INTERVAL) is read by every command that samples', async () => {
+  it('a shared variable (ETHBURST_INTERVAL) is read by every command that samples', () => {
     for (const c of specs) {
       if (!('interval' in c.flags)) continue;
       expect(() => parseFlags(c.name, c.flags, c.name === 'analyze' ? ['x.jsonl'] : [], { ETHBURST_INTERVAL: 'soon' }, c.positionals, () => {}), c.name).toThrow(

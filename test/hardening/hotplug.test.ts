@@ -66,7 +66,7 @@ describe.skipIf(!canUseNetns)(`hot-plug ${netnsSkipReason && `(skipped: ${netnsS
       expect(m.samples.filter((x) => x.labels['device'] !== undefined)).toEqual([]);
       // The last scrapes' sockets close asynchronously on the server side; a
       // leaked descriptor would never come back.
-      const fds = await until(async () => {
+      const fds = await until(() => {
         const n = readdirSync(`/proc/${pid}/fd`).length;
         return n <= fds0 ? n : null;
       }, `descriptors to return to ${fds0}`, 10_000).catch(() => readdirSync(`/proc/${pid}/fd`).length);

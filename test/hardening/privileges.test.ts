@@ -24,9 +24,9 @@ describe.skipIf(reason !== '')(`unprivileged, read-only ${reason && `(skipped: $
     const child = spawn('unshare', ['--mount', 'sh', '-c', inner], { stdio: ['ignore', 'pipe', 'pipe'] });
     const done = finished(child);
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      const base = await until(async () => {
+      const base = await until(() => {
         const m = /"msg":"serving","listen":"127\.0\.0\.1:(\d+)"/.exec(stderr);
         return m ? `http://127.0.0.1:${m[1]}` : null;
       }, `serve to start (stderr: ${stderr})`);

@@ -64,7 +64,7 @@ describe('slow header senders', () => {
     try {
       for (let i = 0; i < MAX_CONNECTIONS + 44; i++) slow.push(slowClient(port));
       // All of them have written at least one header line (or were already dropped).
-      await until(async () => slow.every((c) => c.sent > 0 || c.sock.destroyed), 'every slow client to start dribbling');
+      await until(() => slow.every((c) => c.sent > 0 || c.sock.destroyed), 'every slow client to start dribbling');
       // The flood is in progress: the cap is full of sockets without a request.
       for (let round = 0; round < 3; round++) {
         expect(await status(`${s.base}/healthz`)).toBe(200);

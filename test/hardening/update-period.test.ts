@@ -78,6 +78,6 @@ describe.skipIf(!haveCc)(`the counter update period of each device ${haveCc ? ''
     const logged = s.logs().filter((l) => l['msg'] === 'burst');
     for (const l of logged.filter((x) => x['device'] === 'ena0')) expect(l['resolution_s']).toBeCloseTo(1, 1);
     expect(logged.filter((l) => l['device'] === 'ena2').some((l) => 'resolution_s' in l)).toBe(false);
-    expect(ena0.counterUpdate).toMatchObject({ note: expect.stringMatching(/^ena0 updates its counters about every (1(\.1)? s|9\d\d ms): bursts shorter/) });
+    expect(ena0.counterUpdate.note).toMatch(/^ena0 updates its counters about every (1(\.1)? s|9\d\d ms): bursts shorter/);
   }, 60_000);
 });

@@ -170,7 +170,7 @@ export function fakeAddon(devices: Map<string, FakeDevice>): NativeAddon {
   return {
     ringLayout,
     Sampler: FakeSampler,
-    probe: async (name) => probe(name),
+    probe: (name) => Promise.resolve(probe(name)),
     probeSync: probe,
     benchGstats: () => {
       throw new Error('not in the fake');

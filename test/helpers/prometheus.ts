@@ -263,8 +263,8 @@ async function startPrometheusOnce(opts: PrometheusOptions): Promise<PrometheusI
         timeoutMs,
         { everyMs: 200 },
       ),
-    log: d.log,
-    stop: d.stop,
+    log: () => d.log(),
+    stop: () => d.stop(),
   };
   return inst;
 }
@@ -355,8 +355,8 @@ async function startAlertmanagerOnce(opts: AlertmanagerOptions): Promise<Alertma
     dir,
     configFile,
     alerts: async () => (await (await fetch(`${url}/api/v2/alerts`)).json()) as never,
-    log: d.log,
-    stop: d.stop,
+    log: () => d.log(),
+    stop: () => d.stop(),
   };
 }
 

@@ -225,7 +225,7 @@ describe('NativeSource against a broken ring contract', () => {
         running = true;
       },
     };
-    const host: DiscoveryHost = { interfaces: () => ['x0'], hasDevice: () => true, ifindex: () => 1, probe: async () => ({ errno: 0, op: '', driver: 'veth', driverVersion: '', firmwareVersion: '', busInfo: '', nStats: 2 }) };
+    const host: DiscoveryHost = { interfaces: () => ['x0'], hasDevice: () => true, ifindex: () => 1, probe: () => Promise.resolve({ errno: 0, op: '', driver: 'veth', driverVersion: '', firmwareVersion: '', busInfo: '', nStats: 2 }) };
     const source = new NativeSource({ intervalMs: 100, rescanMs: 0, drainMs: 1_000_000, selection: { devices: ['x0'], include: [], exclude: [] }, addon, host });
     const got: { generation: number; names: readonly string[] }[] = [];
     const done = source.run({ sample: (s) => void got.push({ generation: s.layout.generation, names: s.layout.names }) });

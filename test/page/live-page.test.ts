@@ -16,10 +16,27 @@ import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { startServe, type Served } from '../helpers/serve.js';
 
 // The callbacks below run in the page; tsconfig has no DOM lib, and adding
-// it would leak browser globals into every Node file.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-type HTMLElement = { dataset: Record<string, string | undefined>; querySelector(s: string): HTMLElement | null };
+// it would leak browser globals into every Node file. What they use of it:
+type HTMLElement = { dataset: Record<string, string | undefined>; textContent: string | null; querySelector(s: string): HTMLElement | null };
+declare const document: {
+  body: { appendChild(e: HTMLElement): void };
+  createElement(tag: string): HTMLElement;
+  getElementsByTagName(tag: string): ArrayLike<HTMLElement>;
+  querySelector(s: string): HTMLElement | null;
+  querySelectorAll(s: string): ArrayLike<HTMLElement> & Iterable<HTMLElement>;
+};
+/** What src/page/app.js exposes for tests as window.ethburst.stats(). */
+interface PageStats {
+  reachable: boolean;
+  series: number;
+  charts: number;
+  maxPoints: number;
+  maxCapacity: number;
+  bursts: number;
+  conntrackPoints: number;
+  polls: number;
+}
+declare const window: { ethburst: { stats(): PageStats }; inlineRan?: boolean };
 
 const DEVICE = 'eth0';
 const STAT = 'pps_allowance_exceeded';
@@ -57,9 +74,9 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       // The page is served under a strict policy; `errors` collects any violation.
       expect(response!.headers()['content-security-policy']).toMatch(/default-src 'self'/);
       expect(response!.headers()['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
-      await page.waitForFunction(() => document.querySelectorAll('.card').length === 5 && [...document.querySelectorAll('.card')].every((c) => Number((c as HTMLElement).dataset['points']) > 10), null, { timeout: 30_000 });
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 5 && [...document.querySelectorAll('.card')].every((c) => Number(c.dataset['points']) > 10), null, { timeout: 30_000 });
       // In the order of the server's stat policy (/api/devices), the page having no list of its own.
-      expect(await page.evaluate(() => [...document.querySelectorAll('.card')].map((c) => (c as HTMLElement).dataset['stat']))).toEqual(ALLOWANCE_STATS);
+      expect(await page.evaluate(() => [...document.querySelectorAll('.card')].map((c) => c.dataset['stat']))).toEqual(ALLOWANCE_STATS);
       // uPlot drew into a canvas of the card's size.
       const canvas = await page.locator(`${card(DEVICE, STAT)} canvas`).boundingBox();
       expect(canvas!.width).toBeGreaterThan(300);
@@ -72,8 +89,8 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       // table row) by itself; the time it noticed is taken in the page.
       const seen = page.waitForFunction(
         ([sel, device, stat]) => {
-          const c = document.querySelector(sel!) as HTMLElement | null;
-          const plot = c?.querySelector('.uplot') as HTMLElement | null;
+          const c = document.querySelector(sel!);
+          const plot = c?.querySelector('.uplot');
           const row = document.querySelector(`#bursts tbody tr[data-device="${device}"][data-stat="${stat}"]`);
           return c && Number(c.dataset['max']) > 0 && Number(plot?.dataset['bursts']) >= 1 && row ? Date.now() : null;
         },
@@ -104,7 +121,7 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       await expect.poll(() => page.locator(`${card(DEVICE, STAT)}.selected .live-btn:not([hidden])`).count(), { timeout: 5000 }).toBe(1);
       // Zoomed in, the burst spans a good part of the plot rather than a sliver.
       const zoomedSpan = await page.evaluate((sel) => {
-        const root = document.querySelector(`${sel} .uplot`) as HTMLElement;
+        const root = document.querySelector(`${sel} .uplot`)!;
         return Number(root.dataset['bursts']);
       }, card(DEVICE, STAT));
       expect(zoomedSpan).toBeGreaterThanOrEqual(1);
@@ -157,16 +174,16 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       const measure = async () => {
         // Replaced table bodies are garbage, not leaks: collect before counting.
         await cdp.send('HeapProfiler.collectGarbage');
-        const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+        const { metrics } = await cdp.send('Performance.getMetrics');
         const get = (n: string) => metrics.find((m) => m.name === n)?.value ?? Number.NaN;
-        const stats = (await page.evaluate(() => (window as unknown as { ethburst: { stats(): Record<string, number> } }).ethburst.stats())) as Record<string, number>;
+        const stats = await page.evaluate(() => window.ethburst.stats());
         // Elements in the document (the CDP "Nodes" metric also counts detached ones awaiting Blink's GC).
-        const elements = (await page.evaluate(() => document.getElementsByTagName('*').length)) as number;
-        return { nodes: elements, listeners: get('JSEventListeners'), polls: stats['polls']!, charts: stats['charts']!, maxPoints: stats['maxPoints']!, maxCapacity: stats['maxCapacity']! };
+        const elements = await page.evaluate(() => document.getElementsByTagName('*').length);
+        return { nodes: elements, listeners: get('JSEventListeners'), polls: stats.polls, charts: stats.charts, maxPoints: stats.maxPoints, maxCapacity: stats.maxCapacity };
       };
       const before = await measure();
       // Five more polls, however long a busy machine takes for them.
-      const pollsNow = async () => ((await page.evaluate(() => (window as unknown as { ethburst: { stats(): Record<string, number> } }).ethburst.stats())) as Record<string, number>)['polls']!;
+      const pollsNow = async () => (await page.evaluate(() => window.ethburst.stats())).polls;
       await expect.poll(pollsNow, { timeout: 60_000, interval: 500 }).toBeGreaterThanOrEqual(before.polls + 5);
       const after = await measure();
       // Nothing new to show: the same charts, no new listeners or nodes.
@@ -247,7 +264,7 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
         document.body.appendChild(s);
       });
       await expect.poll(() => errors.some((e) => /CSP violation: script-src/.test(e)), { timeout: 5000 }).toBe(true);
-      expect(await page.evaluate(() => (window as { inlineRan?: boolean }).inlineRan ?? false)).toBe(false);
+      expect(await page.evaluate(() => window.inlineRan ?? false)).toBe(false);
     });
   });
 
@@ -271,14 +288,14 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       await expect.poll(() => page.locator('#health tbody tr[data-device]').count(), { timeout: 15_000 }).toBe(32);
       await page.waitForFunction(
         () => {
-          const s = (window as unknown as { ethburst: { stats(): { series: number; charts: number } } }).ethburst.stats();
+          const s = window.ethburst.stats();
           return s.series === 160 && s.charts >= 2;
         },
         null,
         { timeout: 25_000 },
       );
-      const stats = (await page.evaluate(() => (window as unknown as { ethburst: { stats(): Record<string, number> } }).ethburst.stats())) as Record<string, number>;
-      expect(stats['charts']).toBeLessThanOrEqual(16);
+      const stats = await page.evaluate(() => window.ethburst.stats());
+      expect(stats.charts).toBeLessThanOrEqual(16);
       // Charts only for series that moved; every chart has drawn data.
       const maxima = await page.locator('.card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset['max'])));
       expect(maxima.every((m) => m > 0)).toBe(true);

@@ -34,8 +34,8 @@ export async function startSimulated(opts: { devices?: number; script?: Scripted
     args.push('--simulate-script', file);
   }
   if (opts.seed !== undefined) args.push('--simulate-seed', String(opts.seed));
-  const { child, base, done, stop } = await startServe(args);
-  return { child, base, startedAt: Date.now(), done, stop };
+  const s = await startServe(args);
+  return { child: s.child, base: s.base, startedAt: Date.now(), done: s.done, stop: () => s.stop() };
 }
 
 /** Time of the first tick with an increase in a series, from the server itself. */

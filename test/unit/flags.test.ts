@@ -18,7 +18,7 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv = {}, warnings: string[] =
   parseFlags('test', spec, argv, env, { min: 0, max: 1, name: 'FILE' }, (l) => warnings.push(l));
 
 const COMMAND_NAMES = ['serve', 'record', 'analyze', 'simulate', 'rules', 'bench', 'watch'] as const;
-const commands = await Promise.all(COMMAND_NAMES.map(async (n) => (await import(`../../src/commands/${n}.ts`)).default as Command));
+const commands = await Promise.all(COMMAND_NAMES.map(async (n) => ((await import(`../../src/commands/${n}.ts`)) as { default: Command }).default));
 
 describe('durations', () => {
   it.each([
