@@ -425,7 +425,7 @@ export class Aggregator implements SampleSink {
     const b = tr.burst;
     tr.bursts++;
     const duration = b.doneEndMs - b.doneStartMs;
-    if (tr.windows !== null) tr.windows.recordBurst(b.doneEndMs, duration, b.doneIncrease, b.donePeakRatePerSecond);
+    if (tr.windows !== null) tr.windows.recordBurst(b.doneEndMs, duration, b.doneIncrease);
     const ls = this.listeners;
     if (ls.length === 0) return;
     const e = this.burstEv;

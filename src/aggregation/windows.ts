@@ -1,6 +1,8 @@
 // Sliding windows (1 min, 10 min, 1 h by default) of burst duration, burst
-// size, burst peak rate and per-second increase (hdr-histogram-js), plus the
-// peak per-tick rate, for one (device, stat).
+// size and per-second increase (hdr-histogram-js), plus the peak per-tick
+// rate, for one (device, stat). A burst's own peak rate has no histogram:
+// nothing shows its quantiles, and the window's peak per-tick rate is the
+// peak of its bursts.
 //
 // Windows are fixed in time, not in reads: each window is a ring of
 // `slots + 1` sub-window histograms keyed by slot number floor(t / slotMs)
@@ -124,8 +126,6 @@ export interface WindowSnapshot {
   readonly burstDurationMs: Histogram;
   /** ... their increases (packets). */
   readonly burstSize: Histogram;
-  /** ... their peak per-tick rates (per second, rounded). */
-  readonly burstPeakRate: Histogram;
   /** Increase per unix second, every sampled second including zeros. */
   readonly secondIncrease: Histogram;
   /** Highest per-tick rate (increase / tick seconds) in the window; 0 if none. */
@@ -135,7 +135,6 @@ export interface WindowSnapshot {
 class Window {
   readonly burstDuration: HistogramRing;
   readonly burstSize: HistogramRing;
-  readonly burstPeak: HistogramRing;
   readonly second: HistogramRing;
   readonly tickRate: MaxRing;
   readonly slotMs: number;
@@ -151,7 +150,6 @@ class Window {
     this.slotMs = windowMs / this.slots;
     this.burstDuration = new HistogramRing(this.slotMs, this.slots);
     this.burstSize = new HistogramRing(this.slotMs, this.slots);
-    this.burstPeak = new HistogramRing(this.slotMs, this.slots);
     this.second = new HistogramRing(this.slotMs, this.slots);
     this.tickRate = new MaxRing(this.slotMs, this.slots);
   }
@@ -169,14 +167,12 @@ export class StatWindows {
   }
 
   /** A finished burst, placed at its end time. */
-  recordBurst(endMs: number, durationMs: number, increase: number, peakRatePerSecond: number): void {
+  recordBurst(endMs: number, durationMs: number, increase: number): void {
     const d = Math.round(durationMs);
-    const p = Math.round(peakRatePerSecond);
     for (let i = 0; i < this.windows.length; i++) {
       const w = this.windows[i]!;
       w.burstDuration.record(endMs, d, 1);
       w.burstSize.record(endMs, increase, 1);
-      w.burstPeak.record(endMs, p, 1);
     }
   }
 
@@ -219,11 +215,9 @@ export class StatWindows {
     return this.windows.map((w) => {
       const burstDurationMs = newWindowHistogram();
       const burstSize = newWindowHistogram();
-      const burstPeakRate = newWindowHistogram();
       const secondIncrease = newWindowHistogram();
       w.burstDuration.mergeInto(burstDurationMs, nowMs);
       w.burstSize.mergeInto(burstSize, nowMs);
-      w.burstPeak.mergeInto(burstPeakRate, nowMs);
       w.second.mergeInto(secondIncrease, nowMs);
       return {
         windowMs: w.windowMs,
@@ -231,7 +225,6 @@ export class StatWindows {
         toMs: nowMs,
         burstDurationMs,
         burstSize,
-        burstPeakRate,
         secondIncrease,
         peakTickRatePerSecond: w.tickRate.max(nowMs),
       };

@@ -10,8 +10,8 @@ describe('StatWindows', () => {
   it('is fixed in time: reads do not reset, and data leaves only when its slot rotates out', () => {
     const w = new StatWindows([60_000], 6);
     const t = Math.floor(T0 / 10_000) * 10_000; // slot-aligned
-    w.recordBurst(t + 1000, 400, 250, 1200);
-    w.recordBurst(t + 5000, 100, 7, 70);
+    w.recordBurst(t + 1000, 400, 250);
+    w.recordBurst(t + 5000, 100, 7);
     for (const now of [t + 6000, t + 6000, t + 59_000, t + 69_999]) {
       const [s] = w.snapshot(now);
       expect(s!.burstSize.totalCount).toBe(2);
