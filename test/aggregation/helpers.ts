@@ -8,6 +8,7 @@ import { Aggregator, type AggregatorOptions, type BurstEvent, type FailedReadEve
 import { makeLayout, type DeviceLayout, type Sample } from '../../src/sampling/sample.js';
 import { u64Store } from '../../src/sampling/u64.js';
 import type { StatQuantiles } from '../../src/commands/analyze.js';
+import type { BurstRecord } from '../../src/state/recent-bursts.js';
 
 export type Rec =
   | { t: number; device?: string; stats: Record<string, number | string> }
@@ -111,16 +112,8 @@ export function traceFile(lines: readonly (Rec | string)[], name = 'trace.jsonl'
   return path;
 }
 
-/** One burst as `analyze --format json` and `simulate --expected` print it (burstJson in src/commands/analyze.ts). */
-export interface BurstJson {
-  device: string;
-  stat: string;
-  start_ms: number;
-  end_ms: number;
-  duration_ms: number;
-  increase: number;
-  peak_rate_per_second: number;
-}
+/** One burst as `analyze --format json` and `simulate --expected` print it: the /api/bursts record shape. */
+export type BurstJson = BurstRecord;
 
 /** One (device, stat) of the "totals" that `analyze --format json` prints. */
 export interface TotalsJson {
