@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { has, value } from '../helpers/exposition.js';
+import { until } from '../../src/harness/wait.js';
 import { startServe } from '../helpers/serve.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
@@ -37,11 +38,10 @@ describe.skipIf(!hasEth0)(`HTTP abuse on loopback ${hasEth0 ? '' : '(skipped: no
     try {
       // The ioctl histogram of eth0 exists from its first read, which may
       // come after readiness: start counting from there.
-      let before = await s.metrics();
-      while (!has(before, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })) {
-        await new Promise((r) => setTimeout(r, 100));
-        before = await s.metrics();
-      }
+      const before = await until(async () => {
+        const m = await s.metrics();
+        return has(m, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' }) ? m : null;
+      }, "eth0's first ioctl in /metrics");
       const ticks0 = value(before, 'ethburst_sampler_ticks_total');
       const missed0 = value(before, 'ethburst_sampler_missed_ticks_total');
 
