@@ -49,6 +49,67 @@ describe('StatWindows', () => {
     expect(late!.secondIncrease.totalCount).toBeLessThanOrEqual(71);
     expect(late!.secondIncrease.totalCount).toBeGreaterThanOrEqual(60);
   });
+  it('agrees with a direct count of every record in the slots a read covers, read as time goes on', () => {
+    const w = new StatWindows([60_000, 600_000], 6);
+    const s0 = Math.floor(T0 / 1000);
+    // A seeded mix of zero runs, repeated and distinct increases, and bursts.
+    let seed = 7;
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const secs: { s: number; v: number }[] = [];
+    const bursts: { t: number; d: number; n: number }[] = [];
+    let reads = 0;
+    let s = s0;
+    while (s < s0 + 2500) {
+      const run = 1 + rnd(40);
+      const v = rnd(3) === 0 ? 0 : 1 + rnd(5000);
+      w.recordSeconds(s, v, run);
+      for (let k = 0; k < run; k++) secs.push({ s: s + k, v });
+      s += run;
+      if (v > 0) {
+        const b = { t: s * 1000 + rnd(1000), d: 100 * (1 + rnd(30)), n: v * run };
+        w.recordBurst(b.t, b.d, b.n);
+        bursts.push(b);
+      }
+      // Read where the clock is now: at the last burst's end or just after the seconds.
+      const now = v > 0 ? bursts.at(-1)!.t : s * 1000 + rnd(1000);
+      for (const snap of w.snapshot(now)) {
+        const slotMs = snap.windowMs / 6;
+        const lo = (Math.floor(now / slotMs) - 6) * slotMs;
+        const hi = (Math.floor(now / slotMs) + 1) * slotMs;
+        expect(snap.fromMs).toBe(lo);
+        const inSecs = secs.filter((x) => x.s * 1000 >= lo && x.s * 1000 < hi);
+        const inBursts = bursts.filter((b) => b.t >= lo && b.t < hi);
+        expect(snap.secondIncrease.totalCount).toBe(inSecs.length);
+        expect(snap.secondIncrease.maxValue).toBe(Math.max(...inSecs.map((x) => x.v)));
+        expect(snap.burstSize.totalCount).toBe(inBursts.length);
+        if (inBursts.length > 0) expect(snap.burstDurationMs.maxValue).toBe(Math.max(...inBursts.map((b) => b.d)));
+        reads++;
+      }
+    }
+    expect(reads).toBeGreaterThan(100);
+  });
+
+  it('holds memory that follows activity and stops growing once the widest window is full', () => {
+    const quiet = new StatWindows();
+    const busy = new StatWindows();
+    const s0 = Math.floor(T0 / 1000);
+    const bytesAt: number[] = [];
+    for (let s = s0; s < s0 + 3 * 3600; s++) {
+      quiet.recordSeconds(s, 0, 1);
+      // A burst every 20 s: two seconds of drops, then zeros.
+      const phase = (s - s0) % 20;
+      busy.recordSeconds(s, phase < 2 ? 300 + phase : 0, 1);
+      if (phase === 2) busy.recordBurst(s * 1000, 1500, 601);
+      if ((s - s0) % 3600 === 3599) bytesAt.push(busy.bytes);
+    }
+    // A stat that never drops keeps one run of zeros.
+    expect(quiet.bytes).toBeLessThan(1024);
+    expect(quiet.snapshot((s0 + 3 * 3600) * 1000)[2]!.secondIncrease.totalCount).toBeGreaterThanOrEqual(3600);
+    // The second and third hours cost nothing more than the first.
+    expect(bytesAt[2]).toBe(bytesAt[1]);
+    expect(bytesAt[1]).toBe(bytesAt[0]);
+    expect(busy.bytes).toBeLessThan(64 * 1024);
+  });
 });
 
 describe('Aggregator windows', () => {
