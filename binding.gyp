@@ -4,6 +4,7 @@
       "target_name": "ethburst",
       "sources": [
         "native/addon.cc",
+        "native/context.cc",
         "native/ethtool.cc",
         "native/sampler.cc"
       ],

@@ -131,6 +131,51 @@ Napi::Value BenchGstats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+std::string StringField(Napi::Env env, Napi::Object o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw Napi::TypeError::New(env, where + "." + key + " must be a string");
+  return v.As<Napi::String>();
+}
+
+// {node: {path, section, field}[], traffic: string[]}: what to read besides
+// GSTATS (src/sampling/context.ts).
+ethburst::ContextOptions ContextArg(Napi::Env env, Napi::Value arg) {
+  ethburst::ContextOptions c;
+  if (!arg.IsObject()) throw Napi::TypeError::New(env, "context must be {node, traffic}");
+  Napi::Object o = arg.As<Napi::Object>();
+  Napi::Value node = o.Get("node");
+  if (!node.IsUndefined()) {
+    if (!node.IsArray()) throw Napi::TypeError::New(env, "context.node must be an array");
+    Napi::Array a = node.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      std::string where = "context.node[" + std::to_string(i) + "]";
+      Napi::Value f = a.Get(i);
+      if (!f.IsObject()) throw Napi::TypeError::New(env, where + " must be {path, section, field}");
+      Napi::Object fo = f.As<Napi::Object>();
+      c.node.push_back({StringField(env, fo, "path", where), StringField(env, fo, "section", where),
+                        StringField(env, fo, "field", where)});
+    }
+  }
+  Napi::Value traffic = o.Get("traffic");
+  if (!traffic.IsUndefined()) {
+    if (!traffic.IsArray() || traffic.As<Napi::Array>().Length() != ethburst::kTrafficValues) {
+      throw Napi::TypeError::New(env,
+                                 "context.traffic must name " + std::to_string(ethburst::kTrafficValues) + " files");
+    }
+    Napi::Array a = traffic.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value f = a.Get(i);
+      std::string name = f.IsString() ? f.As<Napi::String>().Utf8Value() : "";
+      // A file name inside statistics/, never a path.
+      if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
+        throw Napi::TypeError::New(env, "context.traffic[" + std::to_string(i) + "] must be a file name");
+      }
+      c.traffic.push_back(name);
+    }
+  }
+  return c;
+}
+
 class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -146,7 +191,8 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
                        });
   }
 
-  // new Sampler(ring: Uint32Array over a SharedArrayBuffer, intervalNs: number, backoff?: {...})
+  // new Sampler(ring: Uint32Array over a SharedArrayBuffer, intervalNs: number, backoff?: {...},
+  //             nodeFields?: {path, section, field}[])
   explicit SamplerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SamplerWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
@@ -179,8 +225,11 @@ class SamplerWrap : public Napi::ObjectWrap<SamplerWrap> {
     }
     if (backoff.max_interval_ns < static_cast<int64_t>(interval))
       backoff.max_interval_ns = static_cast<int64_t>(interval);
+    ethburst::ContextOptions context;
+    if (info.Length() > 3 && !info[3].IsUndefined()) context = ContextArg(env, info[3]);
     ring_ = Napi::Persistent(ring);
-    sampler_ = std::make_unique<ethburst::Sampler>(mem, cap, static_cast<int64_t>(interval), backoff);
+    sampler_ =
+        std::make_unique<ethburst::Sampler>(mem, cap, static_cast<int64_t>(interval), backoff, std::move(context));
     // Worker termination and process exit may skip finalizers: stop the
     // thread before the ring's memory goes away.
     napi_add_env_cleanup_hook(env, &SamplerWrap::Cleanup, this);
@@ -248,6 +297,7 @@ Napi::Object RingLayout(Napi::Env env) {
   k.Set("tick", static_cast<uint32_t>(kTick));
   k.Set("interval", static_cast<uint32_t>(kInterval));
   k.Set("layout", static_cast<uint32_t>(kLayout));
+  k.Set("context", static_cast<uint32_t>(kContext));
   o.Set("kinds", k);
   Napi::Object r = Napi::Object::New(env);
   r.Set(static_cast<uint32_t>(kReasonSlow), "slow");
@@ -256,6 +306,9 @@ Napi::Object RingLayout(Napi::Env env) {
   r.Set(static_cast<uint32_t>(kReasonRecovered), "recovered");
   o.Set("intervalReasons", r);
   o.Set("sampleHeaderWords", kSampleHeaderWords);
+  o.Set("trafficWord", kTrafficWord);
+  o.Set("trafficValues", kTrafficValues);
+  o.Set("contextHeaderWords", kContextHeaderWords);
   o.Set("tickWords", kTickWords);
   o.Set("intervalWords", kIntervalWords);
   o.Set("layoutHeaderWords", kLayoutHeaderWords);

@@ -42,7 +42,10 @@ enum HeaderIndex : uint32_t {
 
 enum RecordKind : uint32_t {
   kPad = 1,
-  // [len|kind] [id | generation<<32] [mono ns] [wall ns] [ioctl ns] [errno | n<<32] values...
+  // [len|kind] [id | generation<<32] [mono ns] [wall ns] [ioctl ns] [errno | n<<32]
+  // [rx packets] [tx packets] [rx bytes] [tx bytes] values...
+  // The traffic words are the interface's own counters (context.h), read
+  // right after the GSTATS call; kUnknown (2^64 - 1) where not read.
   kSample = 2,
   // [len|kind] [tick seq] [deadline mono ns] [lateness ns] [missed | devices due this tick <<32]
   kTick = 3,
@@ -51,6 +54,10 @@ enum RecordKind : uint32_t {
   // [len|kind] [id | generation<<32] [count] then count names of kNameBytes,
   // NUL-padded. Written before the first sample of every generation.
   kLayout = 5,
+  // [len|kind] [mono ns] [wall ns] [read ns] [count] then count values: the
+  // node's counters (context.h) in the order the sampler was given them,
+  // kUnknown where not read. Once per tick, before that tick's samples.
+  kContext = 6,
 };
 
 // Why a device's interval changed (kInterval records).
@@ -61,7 +68,10 @@ enum IntervalReason : uint32_t {
   kReasonRecovered = 4,   // healthy long enough: stepping back toward the configured interval
 };
 
-constexpr uint32_t kSampleHeaderWords = 6;
+constexpr uint32_t kTrafficWord = 6;
+constexpr uint32_t kTrafficValues = 4;
+constexpr uint32_t kSampleHeaderWords = kTrafficWord + kTrafficValues;
+constexpr uint32_t kContextHeaderWords = 5;
 constexpr uint32_t kTickWords = 5;
 constexpr uint32_t kIntervalWords = 5;
 constexpr uint32_t kLayoutHeaderWords = 3;
@@ -118,8 +128,9 @@ class RingWriter {
     return true;
   }
 
-  bool WriteSample(uint32_t id, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err, uint32_t n,
-                   const uint64_t* values) {
+  // `traffic`: kTrafficValues words, or nullptr for none known.
+  bool WriteSample(uint32_t id, uint32_t generation, int64_t mono, int64_t wall, int64_t ioctl_ns, int err,
+                   const uint64_t* traffic, uint32_t n, const uint64_t* values) {
     uint32_t words = kSampleHeaderWords + n;
     uint64_t* w = Reserve(words);
     if (!w) return false;
@@ -129,7 +140,22 @@ class RingWriter {
     w[3] = static_cast<uint64_t>(wall);
     w[4] = static_cast<uint64_t>(ioctl_ns);
     w[5] = static_cast<uint32_t>(err) | (static_cast<uint64_t>(n) << 32);
+    for (uint32_t i = 0; i < kTrafficValues; i++) w[kTrafficWord + i] = traffic ? traffic[i] : UINT64_MAX;
     if (n) memcpy(w + kSampleHeaderWords, values, static_cast<size_t>(n) * sizeof(uint64_t));
+    Commit(words);
+    return true;
+  }
+
+  bool WriteContext(int64_t mono, int64_t wall, int64_t read_ns, uint32_t n, const uint64_t* values) {
+    uint32_t words = kContextHeaderWords + n;
+    uint64_t* w = Reserve(words);
+    if (!w) return false;
+    w[0] = words | (static_cast<uint64_t>(kContext) << 32);
+    w[1] = static_cast<uint64_t>(mono);
+    w[2] = static_cast<uint64_t>(wall);
+    w[3] = static_cast<uint64_t>(read_ns);
+    w[4] = n;
+    if (n) memcpy(w + kContextHeaderWords, values, static_cast<size_t>(n) * sizeof(uint64_t));
     Commit(words);
     return true;
   }

@@ -25,8 +25,14 @@ std::chrono::steady_clock::time_point AsSteady(int64_t mono_ns) {
 
 }  // namespace
 
-Sampler::Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, BackoffOptions backoff)
-    : ring_(ring, capacity_words), interval_ns_(interval_ns), backoff_(backoff) {
+Sampler::Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, BackoffOptions backoff,
+                 ContextOptions context)
+    : ring_(ring, capacity_words),
+      interval_ns_(interval_ns),
+      backoff_(backoff),
+      node_(context.node),
+      node_values_(context.node.size()),
+      traffic_files_(std::move(context.traffic)) {
   all_.reserve(64);
   active_.reserve(64);
   buffer_.Reserve(0);
@@ -57,6 +63,15 @@ void Sampler::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (running_.exchange(false)) ring_.Set(kThreadState, 2);
+  // The thread is gone: nothing reads the context files now, and a stopped
+  // sampler keeps none of them open (Start opens them again as it reads).
+  node_.Close();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& d : all_) d->traffic.reset();
+    active_.clear();
+    dirty_ = true;
+  }
   socket_ = nullptr;
   socket_owner_.reset();
 }
@@ -143,6 +158,14 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     if (!d->removed.load(std::memory_order_relaxed) && !d->vanished && deadline >= d->next_due_ns) due++;
   }
   ring_.WriteTick(seq, deadline, lateness, missed, due);
+  // The node's counters once per tick in which any device is read, ahead of
+  // the samples they explain.
+  if (due > 0 && node_.size() > 0) {
+    int64_t c0 = Now(CLOCK_MONOTONIC);
+    node_.Read(c0, node_values_.data());
+    int64_t c1 = Now(CLOCK_MONOTONIC);
+    ring_.WriteContext(c1, Now(CLOCK_REALTIME), c1 - c0, node_.size(), node_values_.data());
+  }
   for (auto& d : active_) {
     if (d->removed.load(std::memory_order_relaxed) || d->vanished) continue;
     if (deadline < d->next_due_ns) continue;
@@ -191,7 +214,7 @@ void Sampler::SampleDevice(Device& d) {
     int err = ReadLayout(d);
     if (err) {
       int64_t now = Now(CLOCK_MONOTONIC);
-      ring_.WriteSample(d.id, d.generation, now, Now(CLOCK_REALTIME), 0, err, 0, nullptr);
+      ring_.WriteSample(d.id, d.generation, now, Now(CLOCK_REALTIME), 0, err, nullptr, 0, nullptr);
       d.need_layout = true;
       d.vanished = err == ENODEV;
       return;
@@ -214,7 +237,7 @@ void Sampler::SampleDevice(Device& d) {
     // re-scan adds it back as a new one, so asking again only costs ioctls
     // (and would make the count of failed reads depend on drain timing).
     d.vanished = err == ENODEV;
-    ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, err, 0, nullptr);
+    ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, err, nullptr, 0, nullptr);
     Assess(d, err, t1 - t0, t1, nullptr, 0);
     return;
   }
@@ -231,7 +254,15 @@ void Sampler::SampleDevice(Device& d) {
   // Names first: a sample JavaScript cannot name is worse than none (the
   // overrun is counted, and the layout is tried again with the next one).
   if (!d.layout_published) d.layout_published = ring_.WriteLayout(d.id, d.generation, d.names);
-  if (d.layout_published) ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, 0, n, values);
+  // The interface's own packet and byte counters, right after the GSTATS
+  // call: the traffic the allowance counters are judged against.
+  const uint64_t* traffic = nullptr;
+  if (traffic_files_.size() == kTrafficValues) {
+    if (!d.traffic) d.traffic = std::make_unique<DeviceTraffic>(d.name, traffic_files_);
+    d.traffic->Read(t1, traffic_);
+    traffic = traffic_;
+  }
+  if (d.layout_published) ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, 0, traffic, n, values);
   Assess(d, 0, t1 - t0, t1, values, n);
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "context.h"
 #include "ethtool.h"
 #include "ring.h"
 
@@ -33,7 +34,10 @@ struct BackoffOptions {
 
 class Sampler {
  public:
-  Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, BackoffOptions backoff = {});
+  // `context`: the node counters read once per tick (kContext records) and
+  // the traffic files read with each sample.
+  Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, BackoffOptions backoff = {},
+          ContextOptions context = {});
   ~Sampler();
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
@@ -89,6 +93,8 @@ class Sampler {
     // The current generation's kLayout record is in the ring; until it is,
     // no sample of that generation is published (it could not be decoded).
     bool layout_published = false;
+    // Thread-owned: opened at the device's first good sample.
+    std::unique_ptr<DeviceTraffic> traffic;
   };
 
   void Run();
@@ -110,6 +116,10 @@ class Sampler {
   std::unique_ptr<EthtoolSocket> socket_owner_;
   StatsBuffer buffer_;
   std::vector<std::string> scratch_names_;
+  NodeContext node_;
+  std::vector<uint64_t> node_values_;
+  std::vector<std::string> traffic_files_;
+  uint64_t traffic_[kTrafficValues] = {};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -9,7 +9,8 @@ import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag
 import { InputError, describeErrno } from '../errors.js';
 import { NativeSource } from '../sampling/native-source.js';
 import type { Sample } from '../sampling/sample.js';
-import { formatTraceLine } from '../sources/trace.js';
+import type { NodeContext } from '../sampling/context.js';
+import { formatContextLine, formatTraceLine } from '../sources/trace.js';
 
 /** "ENOSPC (no space left on device)" for a system error, its message otherwise. */
 function describeWriteError(err: NodeJS.ErrnoException): string {
@@ -109,6 +110,10 @@ export default defineCommand({
     const sink = {
       sample(s: Readonly<Sample>) {
         batch.push(formatTraceLine(s));
+      },
+      context(c: Readonly<NodeContext>) {
+        const line = formatContextLine(c);
+        if (line !== null) batch.push(line);
       },
       tick() {
         tickRecords++;

@@ -6,7 +6,9 @@ import { defineCommand } from '../cli/command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
 import { samplingNotice } from '../sampling/discovery.js';
 import { UsageError, oneLine } from '../errors.js';
+import { CaptureDir, checkCaptureDir } from '../export/capture-dir.js';
 import { Exporter } from '../export/exporter.js';
+import { formatDuration } from '../cli/duration.js';
 import { DeviceRegistry } from '../state/device-registry.js';
 import { exportedStatMatcher, statPolicyView, trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
@@ -82,6 +84,12 @@ export default defineCommand({
     'simulate-devices': { type: 'int', default: '1', min: 1, max: 256, help: 'simulated ENA devices (--source simulate)' },
     'simulate-seed': { type: 'int', default: '1', min: 0, max: 2 ** 31 - 1, help: 'seed for simulated bursts' },
     'simulate-script': { type: 'string', valueName: 'FILE', help: 'JSON [{device, stat, at_ms, duration_ms, packets}]: scripted bursts instead of random ones' },
+    'recorder-span': { type: 'duration', default: '15m', min: 0, max: 24 * 3_600_000, help: 'history the flight recorder keeps of every device and the node, in memory (0: no recorder, no captures)' },
+    'capture-before': { type: 'duration', default: '30s', min: 0, max: 3_600_000, help: "a burst's capture starts this long before it" },
+    'capture-after': { type: 'duration', default: '30s', min: 0, max: 3_600_000, help: '... and ends this long after it' },
+    'capture-memory': { type: 'int', default: '32', min: 1, max: 65_536, valueName: 'MiB', help: 'memory for captures kept for /api/bursts/{id}/trace; the oldest go first' },
+    'capture-dir': { type: 'string', valueName: 'DIR', help: 'also write every capture to DIR as a trace file (DIR must exist and be writable)' },
+    'capture-dir-max': { type: 'int', default: '256', min: 1, max: 1_048_576, valueName: 'MiB', help: 'size cap of --capture-dir; the oldest captures are deleted first' },
     compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },
     'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], help: 'log line format on stderr' },
     'log-level': { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'least severe level logged' },
@@ -98,6 +106,14 @@ export default defineCommand({
             onError: (error) => log.log('error', 'web config reload failed; the previous one stays in force', { file: webFile, error }),
           })
         : undefined;
+    const captureDirPath = flags['capture-dir'];
+    if (captureDirPath !== undefined) {
+      if (flags['recorder-span'] === 0) throw new UsageError('--capture-dir needs the flight recorder: --recorder-span must not be 0');
+      checkCaptureDir(captureDirPath);
+    }
+    if (flags['recorder-span'] > 0 && flags['recorder-span'] < flags['capture-before'] + flags['capture-after'] + flags['burst-gap']) {
+      throw new UsageError(`--recorder-span ${formatDuration(flags['recorder-span'])} is shorter than a capture (--capture-before + --capture-after + --burst-gap)`);
+    }
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
     const exportStat = exportedStatMatcher({ burstStats: flags['burst-stat'], include: flags['stat-include'], exclude: flags['stat-exclude'] });
 
@@ -150,22 +166,29 @@ export default defineCommand({
       burstGapMs: flags['burst-gap'],
       trackedStat,
       ...(native ? { sourceCounters: () => native.counters } : {}),
+      recorder:
+        flags['recorder-span'] === 0
+          ? null
+          : { spanMs: flags['recorder-span'], preMs: flags['capture-before'], postMs: flags['capture-after'], captureMemoryBytes: flags['capture-memory'] * 1024 * 1024 },
     });
-    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version() });
+    const captureDir = captureDirPath !== undefined ? new CaptureDir(captureDirPath, flags['capture-dir-max'] * 1024 * 1024, log) : null;
+    if (captureDir) registry.addListener({ onCapture: (c) => void captureDir.write(c) });
+    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
     const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });
     const assets = pageAssets();
     const servers: WebServer[] = [];
     const policy = statPolicyView(flags['burst-stat']);
-    const server = createServer({ exporter, log, describe, assets, policy, role: apiListen ? 'node' : 'all', ...(web ? { web } : {}) });
+    const dirNote = captureDirPath !== undefined ? { captureDir: captureDirPath } : {};
+    const server = createServer({ exporter, log, describe, assets, policy, role: apiListen ? 'node' : 'all', ...dirNote, ...(web ? { web } : {}) });
     servers.push(server);
     const port = await listenOn(server, listen[0], listen[1]);
     const fields: Record<string, unknown> = { listen: `${listen[0]}:${port}` };
     if (apiListen) {
       // The same web config (TLS, basic auth) guards the API listener too:
       // loopback is reachable by every pod on a hostNetwork node.
-      const api = createServer({ exporter, log, describe, assets, policy, role: 'all', ...(web ? { web } : {}) });
+      const api = createServer({ exporter, log, describe, assets, policy, role: 'all', ...dirNote, ...(web ? { web } : {}) });
       servers.push(api);
       try {
         fields['api_listen'] = `${apiListen[0]}:${await listenOn(api, apiListen[0], apiListen[1])}`;
@@ -182,6 +205,10 @@ export default defineCommand({
       basic_auth_users: wc?.users.size ?? 0,
       source: sourceName,
       interval_ms: flags.interval,
+      // The flight recorder's bounds (its ethburst_recorder_* and ethburst_capture_* metrics say how full).
+      recorder_span_s: flags['recorder-span'] / 1000,
+      ...(flags['recorder-span'] > 0 ? { capture_memory_mib: flags['capture-memory'] } : {}),
+      ...(captureDir ? { capture_dir: captureDir.dir, capture_dir_max_mib: flags['capture-dir-max'] } : {}),
       version: version(),
     });
 
@@ -208,8 +235,9 @@ export default defineCommand({
       failure = err instanceof Error ? err : new Error(String(err));
     } finally {
       io.signal.removeEventListener('abort', stop);
-      // Open bursts are finished and logged before we go.
+      // Open bursts are finished and logged (and their captures written) before we go.
       registry.finish();
+      await captureDir?.idle();
       await Promise.all(
         servers.map((s) => {
           s.closeAllConnections();

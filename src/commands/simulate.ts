@@ -8,8 +8,9 @@ import { once } from 'node:events';
 import { defineCommand } from '../cli/command.js';
 import { InputError } from '../errors.js';
 import type { Sample } from '../sampling/sample.js';
+import type { NodeContext } from '../sampling/context.js';
 import { SimulateSource } from '../sources/simulate.js';
-import { formatTraceLine } from '../sources/trace.js';
+import { formatContextLine, formatTraceLine } from '../sources/trace.js';
 import { burstJson } from './analyze.js';
 
 async function openOut(path: string, flag: string): Promise<WriteStream> {
@@ -56,6 +57,10 @@ export default defineCommand({
     const sink = {
       sample(s: Readonly<Sample>) {
         batch.push(formatTraceLine(s));
+      },
+      context(c: Readonly<NodeContext>) {
+        const line = formatContextLine(c);
+        if (line !== null) batch.push(line);
       },
     };
     while (sim.step(sink)) {

@@ -11,6 +11,8 @@ export function burstLog(registry: DeviceRegistry, log: Logger): RegistryListene
   return {
     onBurst(e: Readonly<BurstEvent>) {
       log.log('info', 'burst', {
+        // The registry numbered it before this listener runs: /api/bursts/{id}/trace.
+        id: registry.bursts.lastId,
         device: e.device,
         stat: e.stat,
         start: new Date(e.startMs).toISOString(),

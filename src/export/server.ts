@@ -70,6 +70,8 @@ export interface ServerOptions {
   readonly now?: () => number;
   /** Static assets (the live page): `/` and `/ui/...`; null when there is no such asset. */
   readonly assets?: (path: string) => { type: string; body: string | Buffer } | null;
+  /** `--capture-dir`, named where a capture is no longer kept in memory. */
+  readonly captureDir?: string;
   /**
    * 'all' (default): every endpoint. 'node': only /metrics and the probes
    * (the node port when --api-listen serves the rest elsewhere).
@@ -149,6 +151,7 @@ const INDEX = (source: string, intervalMs: number) => `<!doctype html>
 <ul>
 <li><a href="/metrics">/metrics</a>: Prometheus and OpenMetrics exposition</li>
 <li><a href="/api/bursts">/api/bursts</a>?since=&amp;device=&amp;stat=&amp;open=1: recent bursts (and those in progress)</li>
+<li>/api/bursts/{id}/trace: a burst's capture (the samples around it, with the traffic and the node's counters) as a trace for <code>ethburst analyze</code></li>
 <li><a href="/api/series">/api/series</a>?device=&amp;stat=&amp;window=: per-tick increases, full resolution, up to 10 min</li>
 <li><a href="/api/devices">/api/devices</a>: sampled devices and their state</li>
 <li><a href="/api/windows">/api/windows</a>?device=&amp;stat=: p50/p90/p99/max of per-second increase, burst size and duration over the last 1 min, 10 min, 1 h</li>
@@ -226,7 +229,8 @@ export function createServer(opts: ServerOptions): WebServer {
       case '/api/bursts': {
         const since = parseSince(q.get('since'), now());
         const filter = { sinceMs: since, device: q.get('device') ?? undefined, stat: q.get('stat') ?? undefined };
-        const body: Record<string, unknown> = { now_ms: now(), burst_gap_ms: registry.aggregator.burstGapMs, bursts: registry.bursts.query(filter) };
+        const bursts = registry.bursts.query(filter).map((b) => ({ ...b, capture: captureState(b.id!) }));
+        const body: Record<string, unknown> = { now_ms: now(), burst_gap_ms: registry.aggregator.burstGapMs, bursts };
         // Bursts still in progress: they become final after burst_gap_ms without drops.
         if (q.get('open') === '1') body['open'] = registry.openBursts(filter);
         json(res, body);
@@ -281,6 +285,11 @@ export function createServer(opts: ServerOptions): WebServer {
         return;
       }
       default: {
+        const trace = /^\/api\/bursts\/(\d{1,15})\/trace$/.exec(url.pathname);
+        if (trace) {
+          sendCapture(res, Number(trace[1]));
+          return;
+        }
         const asset = url.pathname.startsWith('/ui/') ? opts.assets?.(url.pathname) : null;
         if (asset) {
           send(res, 200, asset.type, asset.body, { 'Cache-Control': 'max-age=300' });
@@ -293,6 +302,34 @@ export function createServer(opts: ServerOptions): WebServer {
 
   function describeSource() {
     return opts.describe();
+  }
+
+  /** Where a burst's capture is: complete in memory, being recorded, dropped from memory, or not recorded at all. */
+  function captureState(id: number): 'ready' | 'recording' | 'dropped' | 'off' {
+    if (registry.recorder === null) return 'off';
+    if (registry.captures.get(id)) return 'ready';
+    return registry.recorder.isPending(id) ? 'recording' : 'dropped';
+  }
+
+  /** A burst's capture as a trace (JSON Lines); while still recording, what there is so far. */
+  function sendCapture(res: ServerResponse, id: number): void {
+    const rec = registry.recorder;
+    if (rec === null) throw new HttpError(404, 'the flight recorder is off (--recorder-span 0)');
+    let capture = registry.captures.get(id) ?? null;
+    let state = 'complete';
+    if (capture === null) {
+      const b = registry.bursts.byId(id);
+      if (b === undefined || !rec.isPending(id)) {
+        throw new HttpError(404, `no capture of burst ${id} is kept in memory${opts.captureDir ? ` (see ${opts.captureDir})` : ''}`);
+      }
+      capture = rec.capture({ id, device: b.device, stat: b.stat, startMs: b.start_ms, endMs: b.end_ms });
+      state = 'recording';
+      if (capture === null) throw new HttpError(404, `no samples of burst ${id} are on record`);
+    }
+    send(res, 200, 'application/x-ndjson; charset=utf-8', capture.text(), {
+      'Ethburst-Capture': state,
+      'Content-Disposition': `inline; filename="burst-${id}.jsonl"`,
+    });
   }
 
   // Every TCP connection, oldest first (Map keeps insertion order), keyed by

@@ -7,19 +7,21 @@ import { discover, sysfsHost, type Candidate, type DeviceSelection, type Discove
 import { EthtoolError, errnoCode } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { loadNative, type NativeAddon, type NativeBackoffOptions, type NativeSampler } from './native.js';
-import { RingReader, createRing, type RingCounters, type RingHandler, type RingLayout } from './ring.js';
-import { makeLayout, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';
+import { NODE_COUNTER_NAMES, NODE_COUNTERS, TRAFFIC_NAMES, type NodeContext } from './context.js';
+import { RingReader, counterAt, createRing, type RingCounters, type RingHandler, type RingLayout } from './ring.js';
+import { makeLayout, unknownTraffic, type DeviceInfo, type DeviceLayout, type Sample, type SampleSink, type StatsSource, type TickStats } from './sample.js';
 
 const ENODEV = 19;
 
 /**
- * Ring capacity in u64 words: 10 s of every found device's full samples, so
+ * Ring capacity in u64 words: 10 s of every found device's full samples
+ * (and of the tick and node records between them), so
  * an event loop stalled that long loses nothing; at least 2 MiB (room for
  * devices hot-plugged later), at most 16 MiB. Pages are touched up front,
  * so this is resident memory.
  */
 export function ringWordsFor(layout: RingLayout, devices: readonly Candidate[], intervalMs: number): number {
-  const perTick = devices.reduce((n, c) => n + layout.sampleHeaderWords + c.nStats, layout.tickWords);
+  const perTick = devices.reduce((n, c) => n + layout.sampleHeaderWords + c.nStats, layout.tickWords + layout.contextHeaderWords + NODE_COUNTERS.length);
   return Math.min(1 << 21, Math.max(1 << 18, Math.ceil(perTick * (10_000 / intervalMs))));
 }
 const EMPTY_LAYOUT: DeviceLayout = makeLayout(0, []);
@@ -95,7 +97,9 @@ export class NativeSource implements StatsSource, RingHandler {
     errno: 0,
     layout: EMPTY_LAYOUT,
     values: new Uint32Array(512),
+    traffic: unknownTraffic(),
   };
+  private readonly contextView: NodeContext = { timeMs: 0, names: NODE_COUNTER_NAMES, values: new Float64Array(NODE_COUNTER_NAMES.length) };
   private readonly tickView: TickStats = { deadlineNs: 0, latenessNs: 0, missed: 0, devices: 0 };
 
   constructor(opts: NativeSourceOptions) {
@@ -130,7 +134,10 @@ export class NativeSource implements StatsSource, RingHandler {
     const layout = this.addon.ringLayout;
     const ring = createRing(layout, this.opts.ringWords ?? ringWordsFor(layout, found.selected, this.opts.intervalMs));
     this.reader = new RingReader(ring, layout);
-    this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6), this.opts.backoff ?? {});
+    this.native = new this.addon.Sampler(ring, Math.round(this.opts.intervalMs * 1e6), this.opts.backoff ?? {}, {
+      node: NODE_COUNTERS.map(({ path, section, field }) => ({ path, section, field })),
+      traffic: TRAFFIC_NAMES,
+    });
     for (const c of found.selected) this.addDevice(c);
     const err = this.native.start();
     if (err !== 0) throw new EthtoolError(err, '*', 'socket');
@@ -238,6 +245,7 @@ export class NativeSource implements StatsSource, RingHandler {
       v.error = errnoCode(ENODEV);
       v.errno = ENODEV;
       v.layout = t.layout ?? EMPTY_LAYOUT;
+      v.traffic.fill(Number.NaN);
       this.sink.sample(v);
     }
     this.vanishedAt.set(t.info.name, timeMs);
@@ -253,7 +261,7 @@ export class NativeSource implements StatsSource, RingHandler {
   }
 
   /** @internal RingHandler */
-  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, n: number, ring: Uint32Array, valuesAt: number): void {
+  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, n: number, ring: Uint32Array, valuesAt: number, trafficAt: number): void {
     const t = this.byId.get(id);
     if (!t || !this.sink) return;
     const v = this.view;
@@ -268,6 +276,7 @@ export class NativeSource implements StatsSource, RingHandler {
       v.error = errnoCode(errno);
       v.errno = errno;
       v.layout = t.layout ?? EMPTY_LAYOUT;
+      v.traffic.fill(Number.NaN);
       this.sink.sample(v);
       // A vanished interface is dropped now; a re-scan brings it back as a
       // new device (and a new epoch) if it returns.
@@ -286,10 +295,22 @@ export class NativeSource implements StatsSource, RingHandler {
     if (v.values.length < 2 * n) v.values = new Uint32Array(4 * n);
     const values = v.values;
     for (let i = 0; i < 2 * n; i++) values[i] = ring[valuesAt + i]!;
+    const traffic = v.traffic;
+    for (let i = 0; i < traffic.length; i++) traffic[i] = counterAt(ring, trafficAt + 2 * i);
     v.error = null;
     v.errno = 0;
     v.layout = t.layout;
     this.sink.sample(v);
+  }
+
+  /** @internal RingHandler */
+  context(_monoNs: number, wallNs: number, _readNs: number, n: number, ring: Uint32Array, valuesAt: number): void {
+    if (!this.sink?.context) return;
+    const c = this.contextView;
+    c.timeMs = wallNs / 1e6;
+    const values = c.values;
+    for (let i = 0; i < values.length; i++) values[i] = i < n ? counterAt(ring, valuesAt + 2 * i) : Number.NaN;
+    this.sink.context(c);
   }
 
   /** @internal RingHandler */

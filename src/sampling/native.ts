@@ -53,10 +53,18 @@ export interface NativeBackoffOptions {
   recoverAfter?: number;
 }
 
+/** What the sampler reads besides GSTATS (src/sampling/context.ts says which). */
+export interface NativeContextOptions {
+  /** Node counters, read once per tick: a field of a /proc/net/snmp-style table, or a one-number file (section and field ''). */
+  node?: readonly { path: string; section: string; field: string }[];
+  /** Files of /sys/class/net/DEV/statistics, one per traffic value of a sample. */
+  traffic?: readonly string[];
+}
+
 export interface NativeAddon {
   /** native/ring.h's layout: the one definition the reader and the fakes use. */
   readonly ringLayout: RingLayout;
-  Sampler: new (ring: Uint32Array, intervalNs: number, backoff?: NativeBackoffOptions) => NativeSampler;
+  Sampler: new (ring: Uint32Array, intervalNs: number, backoff?: NativeBackoffOptions, context?: NativeContextOptions) => NativeSampler;
   probe(device: string): Promise<NativeProbe>;
   probeSync(device: string): NativeProbe;
   benchGstats(device: string, iterations: number): NativeBenchResult;

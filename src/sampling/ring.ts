@@ -21,10 +21,15 @@ export interface RingLayout {
     readonly missedTicks: number;
     readonly threadState: number;
   };
-  readonly kinds: { readonly pad: number; readonly sample: number; readonly tick: number; readonly interval: number; readonly layout: number };
+  readonly kinds: { readonly pad: number; readonly sample: number; readonly tick: number; readonly interval: number; readonly layout: number; readonly context: number };
   /** Why the native sampler changed a device's interval, by reason code. */
   readonly intervalReasons: Readonly<Record<number, string>>;
   readonly sampleHeaderWords: number;
+  /** Word of a sample record where its traffic values start. */
+  readonly trafficWord: number;
+  /** How many traffic values a sample record holds. */
+  readonly trafficValues: number;
+  readonly contextHeaderWords: number;
   readonly tickWords: number;
   readonly intervalWords: number;
   readonly layoutHeaderWords: number;
@@ -36,6 +41,13 @@ const TWO_32 = 4294967296;
 const NAME_DECODER = new TextDecoder();
 
 if (endianness() !== 'LE') throw new Error('ethburst reads the sample ring as little-endian u32 halves');
+
+/** A u64 counter at u32 index `at` of the ring as a number; NaN for 2^64 - 1, the native "not known". */
+export function counterAt(ring: Uint32Array, at: number): number {
+  const lo = ring[at]!;
+  const hi = ring[at + 1]!;
+  return lo === 0xffffffff && hi === 0xffffffff ? Number.NaN : hi * TWO_32 + lo;
+}
 
 /** Allocates ring memory for `capacityWords` u64 words (rounded up to a power of two). */
 export function createRing(layout: RingLayout, capacityWords: number): Uint32Array {
@@ -58,9 +70,12 @@ export interface RingHandler {
   layout(id: number, generation: number, names: string[]): void;
   /**
    * A sample record. `valuesAt` is the u32 index in `ring` of value 0's low
-   * half (value i: ring[valuesAt + 2i], ring[valuesAt + 2i + 1]).
+   * half (value i: ring[valuesAt + 2i], ring[valuesAt + 2i + 1]); the
+   * traffic values sit the same way at `trafficAt` (2^64 - 1: not known).
    */
-  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, n: number, ring: Uint32Array, valuesAt: number): void;
+  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, n: number, ring: Uint32Array, valuesAt: number, trafficAt: number): void;
+  /** The node's counters for one tick: `n` values at `valuesAt` (2^64 - 1: not known). */
+  context(monoNs: number, wallNs: number, readNs: number, n: number, ring: Uint32Array, valuesAt: number): void;
   tick(seq: number, deadlineNs: number, latenessNs: number, missed: number, devices: number): void;
   /** The native back-off changed a device's interval; `evidenceNs` is the p99 or the call that triggered it. */
   interval(id: number, reason: number, monoNs: number, intervalNs: number, evidenceNs: number): void;
@@ -109,7 +124,7 @@ export class RingReader {
     const ring = this.ring;
     const L = this.layoutDef;
     const { writePos, readPos } = L.header;
-    const { sample, tick, interval, layout, pad } = L.kinds;
+    const { sample, tick, interval, layout, pad, context } = L.kinds;
     const head = L.headerU32;
     const mask = this.capacity - 1;
     const write = Atomics.load(ring, writePos);
@@ -130,7 +145,11 @@ export class RingReader {
           ring[at + 11]!,
           ring,
           at + 2 * L.sampleHeaderWords,
+          at + 2 * L.trafficWord,
         );
+        records++;
+      } else if (kind === context) {
+        h.context(ring[at + 3]! * TWO_32 + ring[at + 2]!, ring[at + 5]! * TWO_32 + ring[at + 4]!, ring[at + 7]! * TWO_32 + ring[at + 6]!, ring[at + 8]!, ring, at + 2 * L.contextHeaderWords);
         records++;
       } else if (kind === tick) {
         h.tick(ring[at + 3]! * TWO_32 + ring[at + 2]!, ring[at + 5]! * TWO_32 + ring[at + 4]!, ring[at + 7]! * TWO_32 + ring[at + 6]!, ring[at + 8]!, ring[at + 9]!);

@@ -5,6 +5,8 @@
 // copy what they keep. That is what lets the 100 ms path run without
 // allocating per sample.
 
+import { TRAFFIC_NAMES, type NodeContext } from './context.js';
+
 /** The stat names of a device at one point in time. */
 export interface DeviceLayout {
   /** Changes whenever the names (or their count) change; starts at 1. */
@@ -53,6 +55,18 @@ export interface Sample {
    * Reused by the source; see src/sampling/u64.ts for exact arithmetic.
    */
   values: Uint32Array;
+  /**
+   * The interface's own packet and byte counters at this read, in
+   * TRAFFIC_NAMES order (src/sampling/context.ts); NaN where not known (a
+   * failed read, a trace without them). Above 2^53 they lose exactness,
+   * which no rate notices. Reused by the source.
+   */
+  traffic: Float64Array;
+}
+
+/** A fresh traffic array with nothing known, for a source's reused view. */
+export function unknownTraffic(): Float64Array {
+  return new Float64Array(TRAFFIC_NAMES.length).fill(Number.NaN);
 }
 
 /** Per-tick facts from the native sampler's own clock. */
@@ -70,6 +84,8 @@ export interface TickStats {
 export interface SampleSink {
   /** One per device per tick, successful or failed. */
   sample(s: Readonly<Sample>): void;
+  /** The node's counters, once per tick before that tick's samples (a reused view). */
+  context?(c: Readonly<NodeContext>): void;
   /** A device started being sampled (discovery or first line in a trace). */
   deviceAdded?(info: DeviceInfo, timeMs: number): void;
   /** A device is no longer sampled: removed from the host or deselected. */

@@ -5,7 +5,8 @@
 import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, errnoCode } from '../errors.js';
-import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
+import type { NodeContext } from '../sampling/context.js';
+import { makeLayout, unknownTraffic, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 import { parseTraceLine, TraceSyntaxError, type TraceRecord } from './trace.js';
 
 export interface ReplayOptions {
@@ -60,7 +61,12 @@ export class ReplaySource implements StatsSource {
     errno: 0,
     layout: EMPTY_LAYOUT,
     values: new Uint32Array(0),
+    traffic: unknownTraffic(),
   };
+  private readonly contextView: NodeContext = { timeMs: 0, names: [], values: new Float64Array(0) };
+  /** Time of the last node line, NaN before the first. */
+  private lastContextMs = Number.NaN;
+  private readonly noTraffic = unknownTraffic();
   private wallStart = 0;
   private traceStart = Number.NaN;
 
@@ -172,6 +178,13 @@ export class ReplaySource implements StatsSource {
       throw err;
     }
     if (rec === null) return null;
+    if (rec.kind === 'context') {
+      if (this.lastContextMs === this.lastContextMs && !(rec.timeMs > this.lastContextMs)) {
+        this.fail(lineNo, `"t" ${rec.timeMs} is not after the previous node record (${this.lastContextMs})`);
+      }
+      this.lastContextMs = rec.timeMs;
+      return rec;
+    }
     const dev = this.devices.get(rec.device);
     if (dev !== undefined && !(rec.timeMs > dev.lastTimeMs)) {
       this.fail(lineNo, `"t" ${rec.timeMs} is not after the previous record of ${rec.device} (${dev.lastTimeMs})`);
@@ -180,6 +193,14 @@ export class ReplaySource implements StatsSource {
   }
 
   private deliver(rec: TraceRecord, sink: SampleSink): void {
+    if (rec.kind === 'context') {
+      const c = this.contextView;
+      c.timeMs = rec.timeMs;
+      c.names = rec.names;
+      c.values = rec.values;
+      sink.context?.(c);
+      return;
+    }
     let dev = this.devices.get(rec.device);
     const v = this.view;
     v.device = rec.device;
@@ -198,6 +219,7 @@ export class ReplaySource implements StatsSource {
       v.errno = 0;
       v.layout = dev.layout;
       v.values = rec.values;
+      v.traffic = rec.traffic;
     } else {
       if (dev === undefined) {
         dev = { layout: EMPTY_LAYOUT, driver: '', lastTimeMs: rec.timeMs };
@@ -208,6 +230,7 @@ export class ReplaySource implements StatsSource {
       v.error = rec.error;
       v.errno = errnoNumber(rec.error);
       v.layout = dev.layout;
+      v.traffic = this.noTraffic;
     }
     dev.lastTimeMs = rec.timeMs;
     this.lastTimeMs = rec.timeMs;

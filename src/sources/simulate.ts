@@ -17,7 +17,7 @@ import type { BurstEvent } from '../aggregation/aggregator.js';
 import { enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE } from '../aggregation/stat-policy.js';
 import { compareCodeUnits } from '../order.js';
-import { makeLayout, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
+import { makeLayout, unknownTraffic, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 
 /** A scripted burst: `packets` spread over the ticks in (startMs, startMs + durationMs]. */
 export interface SimBurst {
@@ -132,6 +132,8 @@ class SimDevice {
   readonly schedules: StatSchedule[];
   readonly allowPos: Int32Array;
   readonly movingPos: Int32Array;
+  /** Positions of the per-queue counters summed into each traffic value. */
+  readonly trafficPos: Int32Array[];
   readonly movingStep: Float64Array;
   readonly gaugePos: number;
   readonly totalResetsPos: number;
@@ -143,7 +145,7 @@ class SimDevice {
     rng: Rng,
   ) {
     const n = layout.names.length;
-    this.view = { device: name, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: new Uint32Array(2 * n) };
+    this.view = { device: name, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: new Uint32Array(2 * n), traffic: unknownTraffic() };
     this.cur = new Float64Array(n);
     const idx = layout.index;
     const weights = [1, 1, 1.5, 0.3, 0.5];
@@ -176,6 +178,13 @@ class SimDevice {
       add(`queue_${q}_rx_bytes`, pps * 1.3 * 700);
       add(`queue_${q}_rx_csum_good`, pps * 1.2);
     }
+    // The interface's traffic is what its queues carried (TRAFFIC_NAMES order).
+    const queueStat = ['rx_cnt', 'tx_cnt', 'rx_bytes', 'tx_bytes'];
+    this.trafficPos = queueStat.map((stat) => {
+      const ps: number[] = [];
+      for (let q = 0; idx.has(`queue_${q}_${stat}`); q++) ps.push(idx.get(`queue_${q}_${stat}`)!);
+      return Int32Array.from(ps);
+    });
     this.movingPos = Int32Array.from(moving);
     this.movingStep = Float64Array.from(steps);
 
@@ -431,6 +440,12 @@ export class SimulateSource implements StatsSource {
     if (dev.totalResetsPos >= 0) writeU64(values, dev.totalResetsPos, cur[dev.totalResetsPos]!);
 
     const view = dev.view;
+    for (let i = 0; i < dev.trafficPos.length; i++) {
+      const ps = dev.trafficPos[i]!;
+      let sum = ps.length > 0 ? 0 : Number.NaN;
+      for (let j = 0; j < ps.length; j++) sum += cur[ps[j]!]!;
+      view.traffic[i] = kind === 'error' ? Number.NaN : sum;
+    }
     view.timeMs = t;
     view.error = null;
     view.errno = 0;

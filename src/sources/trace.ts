@@ -1,15 +1,23 @@
-// The trace format: JSON Lines, one line per device per tick.
+// The trace format: JSON Lines, one line per device per tick, and one for
+// the node's counters before them.
 //
-//   {"t": 1764000000123.4, "device": "eth0", "driver": "ena", "stats": {"name": value, ...}}
+//   {"t": 1764000000123.1, "node": {"ip_frag_creates": 12, ...}}
+//   {"t": 1764000000123.4, "device": "eth0", "driver": "ena", "stats": {"name": value, ...},
+//    "traffic": {"rx_packets": 1, "tx_packets": 2, "rx_bytes": 3, "tx_bytes": 4}}
 //   {"t": 1764000000223.4, "device": "eth0", "error": "ENODEV"}
+//
+// "node" and "traffic" are context (src/sampling/context.ts): optional, and
+// only the values the kernel gave appear; a trace without them replays as
+// one whose context is not known.
 //
 // `t` is unix epoch ms and may be fractional. Values are non-negative
 // integers: JSON numbers up to 2^53 - 1, decimal strings above (JSON numbers
 // are doubles; a 64-bit counter written as a number would silently round).
 // Stats appear in the driver's order with the names `ethtool -S` prints.
 
+import { TRAFFIC_NAMES, type NodeContext } from '../sampling/context.js';
 import type { Sample } from '../sampling/sample.js';
-import { u64IsSafe, u64Store, u64ToString } from '../sampling/u64.js';
+import { u64IsSafe, u64Store, u64ToNumber, u64ToString } from '../sampling/u64.js';
 
 /** One trace line (without the newline) for a sample. */
 export function formatTraceLine(s: Readonly<Sample>): string {
@@ -23,12 +31,39 @@ export function formatTraceLine(s: Readonly<Sample>): string {
     const v = u64ToString(lo, hi);
     parts[i] = `${JSON.stringify(names[i])}:${u64IsSafe(hi) ? v : `"${v}"`}`;
   }
-  return `${head},"driver":${JSON.stringify(s.driver)},"stats":{${parts.join(',')}}}`;
+  return `${head},"driver":${JSON.stringify(s.driver)},"stats":{${parts.join(',')}}${contextObject(',"traffic":', TRAFFIC_NAMES, s.traffic)}}`;
+}
+
+/**
+ * The trace line of a sample kept as doubles (the flight recorder's): stats
+ * whose value is NaN were not in the device's layout then and are left out.
+ */
+export function formatRecordedLine(timeMs: number, device: string, driver: string, error: string | null, names: readonly string[], values: Float64Array, traffic: Float64Array): string {
+  const head = `{"t":${timeMs},"device":${JSON.stringify(device)}`;
+  if (error !== null) return `${head},"error":${JSON.stringify(error)}}`;
+  return `${head},"driver":${JSON.stringify(driver)},${contextObject('"stats":', names, values) || '"stats":{}'}${contextObject(',"traffic":', TRAFFIC_NAMES, traffic)}}`;
+}
+
+/** The trace line of the node's counters, or null when none is known. */
+export function formatContextLine(c: Readonly<NodeContext>): string | null {
+  const node = contextObject('"node":', c.names, c.values);
+  return node === '' ? null : `{"t":${c.timeMs},${node}}`;
+}
+
+/** `prefix{"name":value,...}` of the known values, '' when none is. */
+function contextObject(prefix: string, names: readonly string[], values: Float64Array): string {
+  let out = '';
+  for (let i = 0; i < names.length; i++) {
+    const v = values[i]!;
+    if (v === v) out += `${out === '' ? '' : ','}${JSON.stringify(names[i])}:${v}`;
+  }
+  return out === '' ? '' : `${prefix}{${out}}`;
 }
 
 export type TraceRecord =
-  | { kind: 'sample'; timeMs: number; device: string; driver: string; names: string[]; values: Uint32Array }
-  | { kind: 'error'; timeMs: number; device: string; error: string };
+  | { kind: 'sample'; timeMs: number; device: string; driver: string; names: string[]; values: Uint32Array; traffic: Float64Array }
+  | { kind: 'error'; timeMs: number; device: string; error: string }
+  | { kind: 'context'; timeMs: number; names: string[]; values: Float64Array };
 
 /** Thrown by parseTraceLine; the caller adds FILE:LINE. */
 export class TraceSyntaxError extends Error {
@@ -68,6 +103,12 @@ export function parseTraceLine(line: string): TraceRecord | null {
   const t = rec['t'];
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw new TraceSyntaxError('"t" must be a non-negative number (unix ms)');
   if (t > MAX_TIME_MS) throw new TraceSyntaxError(`"t" ${t} is beyond the last representable date (${MAX_TIME_MS} ms, year 275760)`);
+  if ('node' in rec) {
+    if ('device' in rec) throw new TraceSyntaxError('a record has either "node" or "device", not both');
+    const node = counters(rec['node'], '"node"');
+    checkDuplicates(line, rec, node.names.length);
+    return { kind: 'context', timeMs: t, names: node.names, values: node.values };
+  }
   const device = rec['device'];
   if (typeof device !== 'string' || device === '' || device.length > 64) throw new TraceSyntaxError('"device" must be a non-empty string');
   if ('error' in rec) {
@@ -81,15 +122,18 @@ export function parseTraceLine(line: string): TraceRecord | null {
   const stats = rec['stats'];
   if (typeof stats !== 'object' || stats === null || Array.isArray(stats)) throw new TraceSyntaxError('"stats" must be an object of name: value');
   const names = Object.keys(stats);
-  // JSON.parse keeps the last of two equal keys without a word. Every key
-  // owns one ':' outside strings, so when the line has no more ':' than the
-  // distinct keys of the record and its stats, nothing was repeated: one
-  // native scan. Only lines with ':' elsewhere (in a string, in an unknown
-  // nested field) pay for a real scan.
-  if (countColons(line) !== Object.keys(rec).length + names.length) {
-    const dup = findDuplicateKey(line);
-    if (dup !== null) throw new TraceSyntaxError(dup.inStats ? `stat ${JSON.stringify(dup.key)} appears twice` : `key ${JSON.stringify(dup.key)} appears twice`);
+  const traffic = new Float64Array(TRAFFIC_NAMES.length).fill(Number.NaN);
+  let trafficKeys = 0;
+  if ('traffic' in rec) {
+    const given = counters(rec['traffic'], '"traffic"');
+    for (let i = 0; i < given.names.length; i++) {
+      const k = (TRAFFIC_NAMES as readonly string[]).indexOf(given.names[i]!);
+      if (k < 0) throw new TraceSyntaxError(`"traffic": unknown counter ${JSON.stringify(given.names[i])} (known: ${TRAFFIC_NAMES.join(', ')})`);
+      traffic[k] = given.values[i]!;
+    }
+    trafficKeys = given.names.length;
   }
+  checkDuplicates(line, rec, names.length + trafficKeys);
   const values = new Uint32Array(names.length * 2);
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
@@ -98,7 +142,36 @@ export function parseTraceLine(line: string): TraceRecord | null {
       throw new TraceSyntaxError(`stat "${name}": ${JSON.stringify(v)?.slice(0, 40)} is not a non-negative integer below 2^64 (use a decimal string above 2^53 - 1)`);
     }
   }
-  return { kind: 'sample', timeMs: t, device, driver, names, values };
+  return { kind: 'sample', timeMs: t, device, driver, names, values, traffic };
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys without a word. Every key
+ * owns one ':' outside strings, so when the line has no more ':' than the
+ * distinct keys of the record and its nested objects, nothing was repeated:
+ * one native scan. Only lines with ':' elsewhere (in a string, in an
+ * unknown nested field) pay for a real scan.
+ */
+function checkDuplicates(line: string, rec: Record<string, unknown>, nestedKeys: number): void {
+  if (countColons(line) === Object.keys(rec).length + nestedKeys) return;
+  const dup = findDuplicateKey(line);
+  if (dup === null) return;
+  if (dup.inObject === 'stats') throw new TraceSyntaxError(`stat ${JSON.stringify(dup.key)} appears twice`);
+  throw new TraceSyntaxError(dup.inObject === null ? `key ${JSON.stringify(dup.key)} appears twice` : `"${dup.inObject}": ${JSON.stringify(dup.key)} appears twice`);
+}
+
+/** A context object of name: non-negative integer. */
+function counters(obj: unknown, what: string): { names: string[]; values: Float64Array } {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TraceSyntaxError(`${what} must be an object of name: value`);
+  const names = Object.keys(obj);
+  const values = new Float64Array(names.length);
+  const scratch = new Uint32Array(2);
+  for (let i = 0; i < names.length; i++) {
+    const v = (obj as Record<string, unknown>)[names[i]!];
+    if (!u64Store(v, scratch, 0)) throw new TraceSyntaxError(`${what} ${JSON.stringify(names[i])}: ${JSON.stringify(v)?.slice(0, 40)} is not a non-negative integer below 2^64`);
+    values[i] = u64ToNumber(scratch[0]!, scratch[1]!);
+  }
+  return { names, values };
 }
 
 function countColons(text: string): number {
@@ -111,7 +184,7 @@ function countColons(text: string): number {
  * The first key repeated in the top-level object or in its "stats" object
  * of a line JSON.parse accepted (so the scan can trust the syntax).
  */
-function findDuplicateKey(text: string): { key: string; inStats: boolean } | null {
+function findDuplicateKey(text: string): { key: string; inObject: string | null } | null {
   let i = 0;
   const ws = (): void => {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
@@ -147,7 +220,7 @@ function findDuplicateKey(text: string): { key: string; inStats: boolean } | nul
       i++;
     }
   };
-  const object = (inStats: boolean): { key: string; inStats: boolean } | null => {
+  const object = (inObject: string | null): { key: string; inObject: string | null } | null => {
     const seen = new Set<string>();
     i++;
     ws();
@@ -155,13 +228,13 @@ function findDuplicateKey(text: string): { key: string; inStats: boolean } | nul
     for (;;) {
       ws();
       const key = str();
-      if (seen.has(key)) return { key, inStats };
+      if (seen.has(key)) return { key, inObject };
       seen.add(key);
       ws();
       i++; // ':'
       ws();
-      if (!inStats && key === 'stats' && text[i] === '{') {
-        const dup = object(true);
+      if (inObject === null && NESTED.has(key) && text[i] === '{') {
+        const dup = object(key);
         if (dup !== null) return dup;
       } else {
         skip();
@@ -171,5 +244,8 @@ function findDuplicateKey(text: string): { key: string; inStats: boolean } | nul
     }
   };
   ws();
-  return object(false);
+  return object(null);
 }
+
+/** The nested objects whose keys a trace line must not repeat. */
+const NESTED = new Set(['stats', 'traffic', 'node']);

@@ -13,6 +13,9 @@ import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote, type UpdatePeriod } from '../aggregation/update-period.js';
 import { DEFAULT_WINDOWS_MS } from '../aggregation/windows.js';
 import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/sample.js';
+import type { NodeContext } from '../sampling/context.js';
+import { CaptureStore, DEFAULT_CAPTURE_MEMORY_BYTES } from './captures.js';
+import { FlightRecorder, type Capture } from './flight-recorder.js';
 import { RecentBursts, type BurstRecord } from './recent-bursts.js';
 import { SeriesRing } from './series.js';
 
@@ -89,6 +92,19 @@ export interface RegistryListener extends AggregationListener {
   onTickStats?(t: Readonly<TickStats>): void;
   /** The device is gone; drop what is kept for it. */
   onDeviceRemoved?(device: string): void;
+  /** The node's counters for a tick (a reused view). */
+  onContext?(c: Readonly<NodeContext>): void;
+  /** A finished burst's capture is complete. */
+  onCapture?(c: Capture): void;
+}
+
+/** The flight recorder's settings (src/state/flight-recorder.ts). */
+export interface RecorderOptions {
+  readonly spanMs?: number;
+  readonly preMs?: number;
+  readonly postMs?: number;
+  /** Byte budget of the captures kept in memory. */
+  readonly captureMemoryBytes?: number;
 }
 
 export interface RegistryOptions {
@@ -100,12 +116,17 @@ export interface RegistryOptions {
   readonly windowsMs?: readonly number[];
   /** Cumulative counters of a native sampler, which outrank the ticks counted here. */
   readonly sourceCounters?: () => { ticks: number; missedTicks: number; overruns: number };
+  /** The flight recorder and its captures (on by default; null turns it off). */
+  readonly recorder?: RecorderOptions | null;
 }
 
 export class DeviceRegistry implements SampleSink, AggregationListener {
   readonly aggregator: Aggregator;
   readonly bursts = new RecentBursts(1000);
   readonly intervalMs: number;
+  /** The last minutes of every device and the node, and the captures cut from them; null when off. */
+  readonly recorder: FlightRecorder | null;
+  readonly captures: CaptureStore;
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly seriesCapacity: number;
   private readonly sourceCounters: RegistryOptions['sourceCounters'];
@@ -119,6 +140,22 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
     this.seriesCapacity = Math.min(60_000, Math.ceil(SERIES_SPAN_MS / opts.intervalMs) + 10);
     this.aggregator = new Aggregator({ burstGapMs: opts.burstGapMs, trackedStat: opts.trackedStat ?? trackedStatMatcher(), windowsMs: opts.windowsMs ?? DEFAULT_WINDOWS_MS });
     this.aggregator.addListener(this);
+    const rec = opts.recorder === undefined ? {} : opts.recorder;
+    this.captures = new CaptureStore(rec?.captureMemoryBytes ?? DEFAULT_CAPTURE_MEMORY_BYTES);
+    this.recorder =
+      rec === null
+        ? null
+        : new FlightRecorder({
+            intervalMs: opts.intervalMs,
+            spanMs: rec.spanMs,
+            preMs: rec.preMs,
+            postMs: rec.postMs,
+            isTracked: opts.trackedStat ?? trackedStatMatcher(),
+            onCapture: (c) => {
+              this.captures.add(c);
+              for (const l of this.listeners) l.onCapture?.(c);
+            },
+          });
   }
 
   /** Follow the registry: aggregation events go to the aggregator, source events stay here. */
@@ -142,7 +179,15 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
     }
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) ls[i]!.onSample?.(s, d);
+    // Recorded before it is aggregated: a burst this sample finishes finds it on the tape.
+    this.recorder?.sample(s);
     this.aggregator.sample(s);
+  }
+
+  context(c: Readonly<NodeContext>): void {
+    this.recorder?.context(c);
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!.onContext?.(c);
   }
 
   deviceAdded(info: DeviceInfo, timeMs: number): void {
@@ -152,6 +197,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
 
   deviceRemoved(device: string, timeMs: number): void {
     this.aggregator.deviceRemoved(device, timeMs);
+    this.recorder?.deviceRemoved(device);
     if (!this.devices.delete(device)) return;
     for (const l of this.listeners) l.onDeviceRemoved?.(device);
   }
@@ -174,6 +220,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
   /** Shutdown or end of input: finishes open bursts (they are logged and counted). */
   finish(timeMs?: number): void {
     this.aggregator.finish(timeMs);
+    this.recorder?.finish();
   }
 
   // --- AggregationListener (the registry's own records) ---------------------
@@ -191,7 +238,8 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
   }
 
   onBurst(e: Readonly<BurstEvent>): void {
-    this.bursts.add(e);
+    const r = this.bursts.add(e);
+    this.recorder?.burstFinished({ id: r.id!, device: e.device, stat: e.stat, startMs: e.startMs, endMs: e.endMs });
     const d = this.devices.get(e.device);
     if (d) (d.stats.get(e.stat) ?? this.stat(d, e.stat)).lastBurstEndMs = e.endMs;
   }

@@ -5,6 +5,8 @@ import type { BurstEvent } from '../aggregation/aggregator.js';
 import { compareCodeUnits } from '../order.js';
 
 export interface BurstRecord {
+  /** Live only: the burst's number, stable for the life of the process (its capture is /api/bursts/{id}/trace). */
+  id?: number;
   device: string;
   stat: string;
   start_ms: number;
@@ -18,6 +20,8 @@ export class RecentBursts {
   private readonly ring: (BurstRecord | undefined)[];
   private next = 0;
   private count = 0;
+  /** Id of the last burst added (0 before the first). */
+  lastId = 0;
 
   constructor(readonly capacity = 1000) {
     this.ring = new Array<BurstRecord | undefined>(capacity);
@@ -25,6 +29,7 @@ export class RecentBursts {
 
   add(e: Readonly<BurstEvent>): BurstRecord {
     const r: BurstRecord = {
+      id: ++this.lastId,
       device: e.device,
       stat: e.stat,
       start_ms: e.startMs,
@@ -37,6 +42,14 @@ export class RecentBursts {
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
     return r;
+  }
+
+  /** The burst with this id, while it is still among the recent ones. */
+  byId(id: number): BurstRecord | undefined {
+    // Ids are consecutive: the newest is at next - 1.
+    const back = this.lastId - id;
+    if (!(back >= 0 && back < this.count)) return undefined;
+    return this.ring[(this.next - 1 - back + this.capacity) % this.capacity];
   }
 
   /** Bursts ending at or after sinceMs, filtered, sorted by start then device then stat. */

@@ -7,6 +7,7 @@
 import { enaStatNames } from '../../src/aggregation/ena-stats.js';
 import { ALLOWANCE_STATS } from '../../src/aggregation/stat-policy.js';
 import { makeLayout, type Sample, type SampleSink } from '../../src/sampling/sample.js';
+import { NODE_COUNTER_NAMES, type NodeContext } from '../../src/sampling/context.js';
 
 const TWO_32 = 4294967296;
 
@@ -44,14 +45,21 @@ export class Drive {
       const available = layout.index.get('conntrack_allowance_available');
       if (available !== undefined) vals[2 * available] = 40_000;
       this.cur.push(cur);
-      this.views.push({ device: `eth${d}`, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: vals });
+      this.views.push({ device: `eth${d}`, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: vals, traffic: new Float64Array(4).fill(NaN) });
     }
   }
+
+  /** The node's counters, once per tick before the samples, as the native source sends them. */
+  readonly context: NodeContext = { timeMs: 0, names: NODE_COUNTER_NAMES, values: new Float64Array(NODE_COUNTER_NAMES.length) };
 
   /** One tick of every device into the sink. */
   step(agg: SampleSink): void {
     const k = this.tick++;
     const t = this.t0 + k * this.intervalMs;
+    const c = this.context;
+    c.timeMs = t - 0.05;
+    for (let i = 0; i < c.values.length; i++) c.values[i] = 1e9 + k * (i + 1);
+    agg.context?.(c);
     for (let d = 0; d < this.views.length; d++) {
       const v = this.views[d]!;
       const cur = this.cur[d]!;

@@ -74,7 +74,7 @@ export function feeder(agg: Aggregator): (r: Rec) => void {
       return;
     }
     let layout = layouts.get(device) ?? makeLayout(0, []);
-    const s: Sample = { device, driver: 'ena', timeMs: r.t, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: new Uint32Array(0) };
+    const s: Sample = { device, driver: 'ena', timeMs: r.t, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: new Uint32Array(0), traffic: new Float64Array(4).fill(NaN) };
     if ('error' in r) {
       s.error = r.error;
     } else {

@@ -29,7 +29,7 @@ function makeDrive() {
     const cur = new Float64Array(names.length);
     for (let i = 0; i < moving.length; i++) cur[moving[i]] = 5e12 + i;
     curs.push(cur);
-    views.push({ device: `eth${d}`, driver: 'ena', timeMs: 0, monoNs: NaN, ioctlNs: NaN, error: null, errno: 0, layout, values: new Uint32Array(2 * names.length) });
+    views.push({ device: `eth${d}`, driver: 'ena', timeMs: 0, monoNs: NaN, ioctlNs: NaN, error: null, errno: 0, layout, values: new Uint32Array(2 * names.length), traffic: new Float64Array(4).fill(NaN) });
   }
   let k = 0;
   return {

@@ -23,8 +23,10 @@ afterEach(() => {
   child = null;
 });
 
-/** Every line parses and the text ends with a newline: nothing was cut. */
-function wholeLines(text: string): TraceRecord[] {
+type DeviceLine = Exclude<TraceRecord, { kind: 'context' }>;
+
+/** Every line parses and the text ends with a newline: nothing was cut. Returns the device lines. */
+function wholeLines(text: string): DeviceLine[] {
   if (text === '') return [];
   expect(text.endsWith('\n')).toBe(true);
   return text
@@ -34,7 +36,8 @@ function wholeLines(text: string): TraceRecord[] {
       const r = parseTraceLine(l);
       expect(r).not.toBeNull();
       return r!;
-    });
+    })
+    .filter((r): r is DeviceLine => r.kind !== 'context');
 }
 
 /** The single stderr line of a failed run, after checking exit 1. */
@@ -103,13 +106,13 @@ describe.skipIf(!haveCc)(`record: a write that fails is an error, never exit 0 $
     await new Promise<void>((resolve) => {
       c.stdout!.setEncoding('utf8').on('data', (d: string) => {
         got += d;
-        if (got.includes('\n')) resolve();
+        if (got.includes('"device"') && got.slice(got.indexOf('"device"')).includes('\n')) resolve();
       });
     });
     // Like head: read the first line, then close the pipe. The next write fails.
     c.stdout!.destroy();
     expect(failure(await finished(c))).toBe('ethburst record: writing the trace to stdout: EPIPE (broken pipe)');
-    expect(parseTraceLine(got.split('\n')[0]!)).toMatchObject({ kind: 'sample', device: 'ena0' });
+    expect(parseTraceLine(got.split('\n').find((l) => l.includes('"device"'))!)).toMatchObject({ kind: 'sample', device: 'ena0' });
   });
 
   const canMount = isRoot && spawnSync('unshare', ['-m', 'true']).status === 0;

@@ -28,6 +28,11 @@ describe('serve: bad input stops it before anything starts', () => {
     [['--source', 'simulate', '--simulate-script', script], /entry 0 needs device, stat, at_ms, duration_ms, packets/],
     [['--device', 'nosuchdev0'], /--device nosuchdev0: no such interface/],
     [['--compat', 'node_exporter'], /--compat: "node_exporter" is not one of showmax/],
+    [['--source', 'simulate', '--capture-dir', join(dir, 'nope')], /^ethburst serve: --capture-dir \S+nope: no such directory$/],
+    [['--source', 'simulate', '--capture-dir', script], /--capture-dir \S+bad-script.json: not a directory$/],
+    [['--source', 'simulate', '--capture-dir', '/proc/sys'], /--capture-dir \/proc\/sys: not writable \(/],
+    [['--source', 'simulate', '--capture-dir', dir, '--recorder-span', '0'], /--capture-dir needs the flight recorder: --recorder-span must not be 0/],
+    [['--source', 'simulate', '--recorder-span', '30s'], /--recorder-span 30s is shorter than a capture/],
     [['--burst-gap', '0s'], /--burst-gap: 0s is out of range/],
   ])('%j', (args, message) => {
     expect(usageFailure(runCli(['serve', '--listen', '127.0.0.1:0', ...args]))).toMatch(message);

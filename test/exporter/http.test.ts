@@ -12,6 +12,9 @@ import { makeLayout, type Sample } from '../../src/sampling/sample.js';
 import { request } from 'node:http';
 import { createServer, parseListen, wantsGzip } from '../../src/export/server.js';
 import { threeBursts } from '../aggregation/helpers.js';
+import { Readable } from 'node:stream';
+import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js';
+import { ReplaySource } from '../../src/sources/replay.js';
 
 const NAMES = [...ALLOWANCE_STATS];
 const layout = makeLayout(1, NAMES);
@@ -20,7 +23,7 @@ let now = 1_764_000_000_000;
 function sample(device: string, timeMs: number, values: number[], error: string | null = null): Sample {
   const v = new Uint32Array(values.length * 2);
   values.forEach((x, i) => (v[2 * i] = x));
-  return { device, driver: 'ena', timeMs, monoNs: Number.NaN, ioctlNs: 20_000, error, errno: error ? 19 : 0, layout, values: v };
+  return { device, driver: 'ena', timeMs, monoNs: Number.NaN, ioctlNs: 20_000, error, errno: error ? 19 : 0, layout, values: v, traffic: new Float64Array(4).fill(Number.NaN) };
 }
 
 let server: Server | null = null;
@@ -145,9 +148,10 @@ describe('HTTP', () => {
     }
     e.registry.finish();
     let body = (await (await fetch(`${base}/api/bursts`)).json()) as { bursts: Record<string, unknown>[] };
+    // The analyze schema, plus the live id and where the burst's capture is (finish() cut them).
     expect(body.bursts).toEqual([
-      { device: 'ens5', stat: 'linklocal_allowance_exceeded', start_ms: t0 + 900, end_ms: t0 + 1200, duration_ms: 300, increase: 300, peak_rate_per_second: 1000 },
-      { device: 'ens5', stat: 'pps_allowance_exceeded', start_ms: t0 + 2900, end_ms: t0 + 3100, duration_ms: 200, increase: 14, peak_rate_per_second: 70 },
+      { id: 1, device: 'ens5', stat: 'linklocal_allowance_exceeded', start_ms: t0 + 900, end_ms: t0 + 1200, duration_ms: 300, increase: 300, peak_rate_per_second: 1000, capture: 'ready' },
+      { id: 2, device: 'ens5', stat: 'pps_allowance_exceeded', start_ms: t0 + 2900, end_ms: t0 + 3100, duration_ms: 200, increase: 14, peak_rate_per_second: 70, capture: 'ready' },
     ]);
     body = (await (await fetch(`${base}/api/bursts?stat=pps_allowance_exceeded`)).json()) as typeof body;
     expect(body.bursts.map((b) => b['stat'])).toEqual(['pps_allowance_exceeded']);
@@ -159,6 +163,31 @@ describe('HTTP', () => {
     const bad = await fetch(`${base}/api/bursts?since=yesterday`);
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/since: "yesterday" is neither/);
+  });
+
+  it('/api/bursts/{id}/trace is the burst’s capture, a trace that replays to the same burst', async () => {
+    const { e, base } = await start();
+    const t0 = now;
+    for (let k = 0; k < 60; k++) e.registry.sample(sample('ens5', t0 + k * 100, [0, 0, k >= 20 && k < 23 ? (k - 19) * 100 : k >= 23 ? 300 : 0, 0, 0]));
+    e.registry.finish();
+    const res = await fetch(`${base}/api/bursts/1/trace`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.headers.get('ethburst-capture')).toBe('complete');
+    const text = await res.text();
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { t: number; device: string; stats: Record<string, number> });
+    // Everything recorded, since the burst began less than 30 s after the start.
+    expect(lines.map((l) => l.t)).toEqual(Array.from({ length: 60 }, (_, k) => t0 + k * 100));
+    expect(lines[25]!.stats['pps_allowance_exceeded']).toBe(300);
+    const agg = new Aggregator({ windowsMs: [] });
+    const found: BurstEvent[] = [];
+    agg.addListener({ onBurst: (b) => void found.push({ ...b }) });
+    await new ReplaySource('capture', { input: Readable.from([Buffer.from(text)]) }).run(agg);
+    agg.finish();
+    expect(found).toEqual([expect.objectContaining({ device: 'ens5', stat: 'pps_allowance_exceeded', startMs: t0 + 1900, endMs: t0 + 2200, increase: 300 })]);
+    const missing = await fetch(`${base}/api/bursts/99/trace`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('no capture of burst 99 is kept in memory\n');
   });
 
   it('/api/bursts?open=1 also lists bursts still in progress, and says the burst gap and server time', async () => {

@@ -11,7 +11,7 @@ import { DeviceRegistry, type RegistryOptions } from '../../src/state/device-reg
 export type TestExporterOptions = Partial<RegistryOptions> & Partial<ExporterOptions>;
 
 export function testExporter(o: TestExporterOptions = {}): Exporter {
-  const registry = new DeviceRegistry({ intervalMs: o.intervalMs ?? 100, burstGapMs: o.burstGapMs ?? 2000, trackedStat: o.trackedStat ?? trackedStatMatcher(), ...(o.windowsMs ? { windowsMs: o.windowsMs } : {}), ...(o.sourceCounters ? { sourceCounters: o.sourceCounters } : {}) });
+  const registry = new DeviceRegistry({ intervalMs: o.intervalMs ?? 100, burstGapMs: o.burstGapMs ?? 2000, trackedStat: o.trackedStat ?? trackedStatMatcher(), ...(o.windowsMs ? { windowsMs: o.windowsMs } : {}), ...(o.sourceCounters ? { sourceCounters: o.sourceCounters } : {}), ...(o.recorder !== undefined ? { recorder: o.recorder } : {}) });
   return new Exporter(registry, {
     exportStat: o.exportStat ?? (() => true),
     compatShowmax: o.compatShowmax ?? false,

@@ -15,7 +15,11 @@ export interface FakeDevice {
   read(): bigint[];
   /** errno for the next read (0 = succeed). */
   errno?(): number;
+  /** Traffic counters read with it (TRAFFIC_NAMES order; null: not known). Default: none known. */
+  traffic?(): (bigint | null)[];
 }
+
+const UNKNOWN = 0xffffffffffffffffn;
 
 /** Writes records into the ring at the places native/ring.h puts them. */
 export class JsRingWriter {
@@ -87,7 +91,7 @@ export class JsRingWriter {
     this.commit(words);
     return true;
   }
-  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, values: bigint[]): void {
+  sample(id: number, generation: number, monoNs: number, wallNs: number, ioctlNs: number, errno: number, values: bigint[], traffic: (bigint | null)[] = []): void {
     const head = this.L.sampleHeaderWords;
     const words = head + values.length;
     const w = this.reserve(words);
@@ -98,13 +102,27 @@ export class JsRingWriter {
     this.setWord(w + 3, wallNs % TWO_32, Math.floor(wallNs / TWO_32));
     this.setU64(w + 4, ioctlNs);
     this.setWord(w + 5, errno, values.length);
+    for (let i = 0; i < this.L.trafficValues; i++) this.setU64(w + this.L.trafficWord + i, traffic[i] ?? UNKNOWN);
     values.forEach((v, i) => this.setU64(w + head + i, v));
+    this.commit(words);
+  }
+  context(monoNs: number, wallNs: number, values: (bigint | null)[]): void {
+    const head = this.L.contextHeaderWords;
+    const words = head + values.length;
+    const w = this.reserve(words);
+    if (w === null) return;
+    this.setWord(w, words, this.L.kinds.context);
+    this.setU64(w + 1, monoNs);
+    this.setU64(w + 2, wallNs);
+    this.setU64(w + 3, 1000);
+    this.setU64(w + 4, values.length);
+    values.forEach((v, i) => this.setU64(w + head + i, v ?? UNKNOWN));
     this.commit(words);
   }
 }
 
-/** A fake addon over a set of scripted devices (mutable while running). */
-export function fakeAddon(devices: Map<string, FakeDevice>): NativeAddon {
+/** A fake addon over a set of scripted devices (mutable while running), and optionally the node's counters per tick. */
+export function fakeAddon(devices: Map<string, FakeDevice>, node?: () => (bigint | null)[]): NativeAddon {
   const ringLayout = loadNative().ringLayout;
   class FakeSampler implements NativeSampler {
     private readonly writer: JsRingWriter;
@@ -138,6 +156,7 @@ export function fakeAddon(devices: Map<string, FakeDevice>): NativeAddon {
     private tick(): void {
       const mono = Math.round(performance.now() * 1e6);
       this.writer.tick(++this.seq, mono, 0, 0, this.active.size);
+      if (node && this.active.size > 0) this.writer.context(mono, Date.now() * 1e6, node());
       for (const [id, a] of this.active) {
         const d = devices.get(a.name);
         const wall = Date.now() * 1e6;
@@ -158,7 +177,7 @@ export function fakeAddon(devices: Map<string, FakeDevice>): NativeAddon {
           a.published = false;
         }
         if (!a.published) a.published = this.writer.layout(id, a.generation, a.names);
-        if (a.published) this.writer.sample(id, a.generation, mono, wall, 1000, 0, d.read());
+        if (a.published) this.writer.sample(id, a.generation, mono, wall, 1000, 0, d.read(), d.traffic?.());
       }
     }
   }

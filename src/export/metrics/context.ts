@@ -3,6 +3,7 @@
 
 import type { DeviceRecord, DeviceRegistry } from '../../state/device-registry.js';
 import type { Labels } from './collected.js';
+import type { CaptureDirStats } from './recorder.js';
 
 export interface MetricsOptions {
   /** Which raw stats get ethtool_<stat>(_total) series. */
@@ -11,6 +12,8 @@ export interface MetricsOptions {
   readonly version: string;
   /** Wall clock, for windows read at scrape time when no sample has come yet. */
   readonly now?: () => number;
+  /** `--capture-dir`, when given. */
+  readonly captureDir?: CaptureDirStats | null;
 }
 
 export interface MetricsContext {

@@ -1,6 +1,7 @@
 // Every metric family `serve` exposes, registered in the order a reader of
-// /metrics meets them: devices, bursts, reads, the sampler, refresh
-// estimates, build info, then the raw counters as they appear. Each family
+// /metrics meets them: devices, bursts, reads, the sampler, the flight
+// recorder, refresh estimates, build info, then the raw counters as they
+// appear. Each family
 // is defined once, in the file for its concept; deploy/metric-names.json is
 // generated from here (contract.ts).
 
@@ -14,13 +15,14 @@ import { refreshMetrics } from './refresh.js';
 import type { CollectedMetric } from './collected.js';
 import type { FixedHistogram } from './histogram.js';
 import type { Exposition } from './registry.js';
+import { recorderMetrics } from './recorder.js';
 import { samplerMetrics } from './sampler.js';
 
 export type { MetricsContext, MetricsOptions } from './context.js';
 
 /** The fixed families (everything but the raw counters), in exposition order. */
 export function fixedFamilies(ctx: MetricsContext): (CollectedMetric | FixedHistogram)[] {
-  return [...deviceMetrics(ctx), ...burstMetrics(ctx), ...readMetrics(ctx), ...samplerMetrics(ctx), ...refreshMetrics(ctx), buildInfoMetric(ctx)];
+  return [...deviceMetrics(ctx), ...burstMetrics(ctx), ...readMetrics(ctx), ...samplerMetrics(ctx), ...recorderMetrics(ctx), ...refreshMetrics(ctx), buildInfoMetric(ctx)];
 }
 
 /** Registers every family; call `prepare()` before each render so the raw counters are current. */

@@ -1,7 +1,9 @@
 // Start/stop loops over the sampler and ethtool code without Node, built
 // with AddressSanitizer, LeakSanitizer and UBSan by test/native/sanitizer.test.ts.
 // Exercises: add/remove while running, ENODEV and EOPNOTSUPP devices, a tiny
-// ring (overruns and tail padding), back-off and recovery, stop during ticks.
+// ring (overruns and tail padding), back-off and recovery, stop during ticks,
+// the context files (present, missing, a field that is not there) and their
+// parsers on odd input.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,7 +16,43 @@
 
 using namespace ethburst;
 
+// The parsers on input the kernel never writes, plus a real table.
+static int CheckParsers() {
+  const char* snmp =
+      "Ip: Forwarding DefaultTTL FragCreates\nIp: 1 64 42\nUdp: InDatagrams NoPorts\nUdp: 7 18446744073709551614\n";
+  struct Case {
+    const char* text;
+    const char* section;
+    const char* field;
+    uint64_t want;
+  } cases[] = {
+      {snmp, "Ip", "FragCreates", 42},
+      {snmp, "Udp", "NoPorts", 18446744073709551614ULL},
+      {snmp, "Udp", "Missing", kUnknown},
+      {snmp, "Tcp", "RetransSegs", kUnknown},
+      {"Ip: A B\n", "Ip", "B", kUnknown},         // no values line
+      {"Ip: A B\nIp: 1\n", "Ip", "B", kUnknown},  // values line too short
+      {"Ip: A\nIp: -1\n", "Ip", "A", kUnknown},   // negative (Tcp MaxConn)
+      {"", "Ip", "A", kUnknown},
+      {"Ip", "Ip", "A", kUnknown},
+  };
+  for (const auto& c : cases) {
+    uint64_t got = TableField(c.text, c.section, c.field);
+    if (got != c.want) {
+      fprintf(stderr, "TableField(%s.%s) = %llu\n", c.section, c.field, static_cast<unsigned long long>(got));
+      return 1;
+    }
+  }
+  if (LeadingNumber("262144\n") != 262144 || LeadingNumber("") != kUnknown || LeadingNumber("x") != kUnknown ||
+      LeadingNumber("99999999999999999999") != kUnknown) {
+    fprintf(stderr, "LeadingNumber\n");
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (CheckParsers() != 0) return 1;
   const char* dev = argc > 1 ? argv[1] : "eth0";
   int rounds = argc > 2 ? atoi(argv[2]) : 30;
   uint64_t records = 0;
@@ -30,7 +68,13 @@ int main(int argc, char** argv) {
     backoff.threshold_ns = round % 2 ? 0 : 20'000'000;
     backoff.recover_after = 2;
     backoff.max_interval_ns = 40'000'000;
-    Sampler s(ring, cap, 10'000'000, backoff);
+    ContextOptions context;
+    context.node = {{"/proc/net/snmp", "Ip", "FragCreates"},
+                    {"/proc/net/snmp", "Tcp", "NoSuchField"},
+                    {"/proc/sys/net/netfilter/nf_conntrack_count", "", ""},
+                    {"/nonexistent/ethburst", "", ""}};
+    if (round % 4 != 3) context.traffic = {"rx_packets", "tx_packets", "rx_bytes", "tx_bytes"};
+    Sampler s(ring, cap, 10'000'000, backoff, context);
     s.Add(1, dev);
     s.Add(2, "lo");
     s.Add(3, "nosuchdev0");

@@ -1,0 +1,150 @@
+#include "context.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ethburst {
+
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+
+// Start of the line after `p` (or the terminating NUL).
+const char* NextLine(const char* p) {
+  while (*p && *p != '\n') p++;
+  return *p ? p + 1 : p;
+}
+
+// Whether the line at `p` starts with "<section>:".
+bool HasSection(const char* p, const std::string& section) {
+  return strncmp(p, section.data(), section.size()) == 0 && p[section.size()] == ':';
+}
+
+// Advances `p` over blanks and returns the length of the token there.
+size_t Token(const char*& p) {
+  while (IsSpace(*p)) p++;
+  size_t n = 0;
+  while (p[n] && p[n] != '\n' && !IsSpace(p[n])) n++;
+  return n;
+}
+
+}  // namespace
+
+uint64_t LeadingNumber(const char* p) {
+  while (IsSpace(*p)) p++;
+  if (*p < '0' || *p > '9') return kUnknown;
+  uint64_t v = 0;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    uint64_t d = static_cast<uint64_t>(*p - '0');
+    // Above 2^64 - 2 is not a counter we can tell from kUnknown.
+    if (v > (kUnknown - 1 - d) / 10) return kUnknown;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+uint64_t TableField(const char* text, const std::string& section, const std::string& field) {
+  const char* names = text;
+  while (*names && !HasSection(names, section)) names = NextLine(names);
+  if (!*names) return kUnknown;
+  const char* values = NextLine(names);
+  if (!HasSection(values, section)) return kUnknown;
+  names += section.size() + 1;
+  values += section.size() + 1;
+  for (;;) {
+    size_t n = Token(names);
+    size_t m = Token(values);
+    if (n == 0 || m == 0) return kUnknown;
+    if (n == field.size() && memcmp(names, field.data(), n) == 0) return LeadingNumber(values);
+    names += n;
+    values += m;
+  }
+}
+
+ProcFile::ProcFile(std::string path, size_t capacity) : path_(std::move(path)), buf_(capacity) {}
+
+ProcFile::~ProcFile() { Close(); }
+
+void ProcFile::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  retry_at_ = 0;
+}
+
+const char* ProcFile::Read(int64_t now_mono_ns) {
+  if (fd_ < 0) {
+    if (now_mono_ns < retry_at_) return nullptr;
+    fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      retry_at_ = now_mono_ns + kReopenNs;
+      return nullptr;
+    }
+  }
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = pread(fd_, buf_.data() + len, buf_.size() - 1 - len, static_cast<off_t>(len));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      // A sysfs file of an interface that went away answers ENODEV for
+      // good: look for the name again later.
+      close(fd_);
+      fd_ = -1;
+      retry_at_ = now_mono_ns + kReopenNs;
+      return nullptr;
+    }
+    len += static_cast<size_t>(r);
+    if (r == 0 || len == buf_.size() - 1) break;
+  }
+  buf_[len] = '\0';
+  return buf_.data();
+}
+
+NodeContext::NodeContext(const std::vector<NodeField>& fields) {
+  std::vector<std::string> paths;
+  for (const auto& f : fields) {
+    size_t i = 0;
+    while (i < paths.size() && paths[i] != f.path) i++;
+    if (i == paths.size()) {
+      paths.push_back(f.path);
+      // /proc/net/snmp is ~1.5 KiB and /proc/net/netstat ~4 KiB today.
+      files_.push_back(std::make_unique<ProcFile>(f.path, 64 * 1024));
+    }
+    fields_.push_back({i, f.section, f.field});
+  }
+  text_.assign(files_.size(), nullptr);
+}
+
+void NodeContext::Read(int64_t now_mono_ns, uint64_t* out) {
+  // Each file once per tick, however many fields come from it.
+  for (size_t i = 0; i < files_.size(); i++) text_[i] = files_[i]->Read(now_mono_ns);
+  for (size_t k = 0; k < fields_.size(); k++) {
+    const Field& f = fields_[k];
+    const char* t = text_[f.file];
+    if (!t) {
+      out[k] = kUnknown;
+    } else {
+      out[k] = f.field.empty() ? LeadingNumber(t) : TableField(t, f.section, f.field);
+    }
+  }
+}
+
+void NodeContext::Close() {
+  for (auto& f : files_) f->Close();
+}
+
+DeviceTraffic::DeviceTraffic(const std::string& device, const std::vector<std::string>& files) {
+  for (const auto& f : files)
+    files_.push_back(std::make_unique<ProcFile>("/sys/class/net/" + device + "/statistics/" + f, 32));
+}
+
+void DeviceTraffic::Read(int64_t now_mono_ns, uint64_t* out) {
+  for (size_t i = 0; i < files_.size(); i++) {
+    const char* t = files_[i]->Read(now_mono_ns);
+    out[i] = t ? LeadingNumber(t) : kUnknown;
+  }
+}
+
+}  // namespace ethburst

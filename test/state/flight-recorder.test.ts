@@ -1,0 +1,132 @@
+// The flight recorder and its captures, driven by the simulated ENA host on
+// a virtual clock (a stand-in for ENA: real drops cannot be caused here).
+
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js';
+import { CaptureDir, listCaptureFiles } from '../../src/export/capture-dir.js';
+import { silentLogger } from '../../src/log.js';
+import { ReplaySource } from '../../src/sources/replay.js';
+import { SimulateSource, type SimBurst } from '../../src/sources/simulate.js';
+import { CaptureStore } from '../../src/state/captures.js';
+import { DeviceRegistry } from '../../src/state/device-registry.js';
+import type { Capture } from '../../src/state/flight-recorder.js';
+
+const START = 1_764_000_000_000;
+const PPS = 'pps_allowance_exceeded';
+
+function run(opts: { devices: number; durationMs: number; script?: SimBurst[]; events?: boolean; recorder?: ConstructorParameters<typeof DeviceRegistry>[0]['recorder'] }) {
+  const registry = new DeviceRegistry({ intervalMs: 100, burstGapMs: 2000, windowsMs: [], recorder: opts.recorder ?? {} });
+  const captures: Capture[] = [];
+  registry.addListener({ onCapture: (c) => void captures.push(c) });
+  const quiet = opts.events === false ? { resetEveryMs: 0, zeroReadEveryMs: 0, errorEveryMs: 0 } : {};
+  const sim = new SimulateSource({ devices: opts.devices, startMs: START, durationMs: opts.durationMs, seed: 5, ...(opts.script ? { script: opts.script, randomBursts: false } : {}), ...quiet });
+  while (sim.step(registry));
+  registry.finish();
+  return { registry, captures, sim };
+}
+
+/** The bursts `ethburst analyze` finds in a trace text: the replay source into the one aggregation path. */
+async function burstsIn(text: string): Promise<BurstEvent[]> {
+  const agg = new Aggregator({ windowsMs: [] });
+  const found: BurstEvent[] = [];
+  agg.addListener({ onBurst: (e) => void found.push({ ...e }) });
+  await new ReplaySource('capture', { input: Readable.from([Buffer.from(text)]) }).run(agg);
+  agg.finish();
+  return found;
+}
+
+describe('flight recorder', () => {
+  it('cuts one capture per finished burst, from 30 s before it to 30 s after, that replays to the same burst', async () => {
+    // Random bursts on 2 devices, with resets, zero reads and failed reads between them.
+    const { registry, captures } = run({ devices: 2, durationMs: 240_000 });
+    const bursts = registry.bursts.query({});
+    expect(bursts.length).toBeGreaterThan(10);
+    expect(captures.map((c) => c.burst.id).sort((a, b) => a - b)).toEqual(bursts.map((b) => b.id).sort((a, b) => a! - b!));
+    const endMs = START + 240_000;
+    let checked = 0;
+    for (const b of bursts) {
+      const c = captures.find((x) => x.burst.id === b.id)!;
+      expect([c.fromMs, c.toMs]).toEqual([b.start_ms - 30_000, b.end_ms + 30_000]);
+      const lines = c.text().trimEnd().split('\n').map((l) => JSON.parse(l) as { t: number; device?: string });
+      expect(lines.every((l) => l.device === b.device)).toBe(true);
+      // Whole ticks from the edge of the capture (or of the recording) on both sides.
+      expect(lines[0]!.t).toBeGreaterThanOrEqual(Math.max(START, c.fromMs));
+      expect(lines[0]!.t).toBeLessThan(Math.max(START, c.fromMs) + 100);
+      if (c.toMs < endMs) {
+        expect(lines.at(-1)!.t).toBeLessThanOrEqual(c.toMs);
+        expect(lines.at(-1)!.t).toBeGreaterThan(c.toMs - 100);
+      }
+      // Only bursts with their whole pre-burst window recorded replay from a clean baseline.
+      if (c.fromMs < START) continue;
+      const again = await burstsIn(c.text());
+      expect(again).toContainEqual(expect.objectContaining({ device: b.device, stat: b.stat, startMs: b.start_ms, endMs: b.end_ms, increase: b.increase, peakRatePerSecond: b.peak_rate_per_second }));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it('holds its memory from the first sample on: preallocated rings, nothing more over time', () => {
+    const registry = new DeviceRegistry({ intervalMs: 100, burstGapMs: 2000, windowsMs: [], recorder: { spanMs: 60_000 } });
+    const sim = new SimulateSource({ devices: 3, startMs: START, durationMs: 600_000, seed: 2 });
+    let afterFirstTick = 0;
+    for (let k = 0; sim.step(registry); k++) if (k === 0) afterFirstTick = registry.recorder!.bytes;
+    // 3 devices × (600 + 16 rows) × (time + 6 stats + 4 traffic + error) doubles.
+    expect(afterFirstTick).toBe(3 * 616 * 12 * 8);
+    expect(registry.recorder!.bytes).toBe(afterFirstTick);
+    expect(registry.recorder!.deviceBytes('eth0')).toBe(616 * 12 * 8);
+  });
+
+  it('keeps captures within their memory budget, newest first', () => {
+    const script = Array.from({ length: 40 }, (_, i) => ({ device: 'eth0', stat: PPS, startMs: START + 10_000 + i * 5000, durationMs: 300, packets: 100 + i }));
+    const { registry, captures } = run({ devices: 1, durationMs: 230_000, script, events: false, recorder: { preMs: 1000, postMs: 1000, captureMemoryBytes: 64 * 1024 } });
+    expect(captures).toHaveLength(40);
+    const store = registry.captures;
+    expect(store.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(store.added).toBe(40);
+    expect(store.evicted).toBe(40 - store.size);
+    expect(store.size).toBeGreaterThan(1);
+    // The newest are the ones kept.
+    for (let id = 40; id > 40 - store.size; id--) expect(store.get(id)).toBeDefined();
+    expect(store.get(40 - store.size)).toBeUndefined();
+    // A capture bigger than the whole budget still stays, alone.
+    const tiny = new CaptureStore(1);
+    tiny.add(captures[0]!);
+    tiny.add(captures[1]!);
+    expect([tiny.size, tiny.get(captures[1]!.burst.id) === captures[1]]).toEqual([1, true]);
+  });
+});
+
+describe('--capture-dir', () => {
+  it('writes each capture whole and holds its size cap under 1,000 bursts, deleting the oldest first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ethburst-captures-'));
+    try {
+      const script = Array.from({ length: 1000 }, (_, i) => ({ device: 'eth0', stat: PPS, startMs: START + 2000 + i * 3000, durationMs: 200, packets: 50 + (i % 7) }));
+      const capDir = new CaptureDir(dir, 256 * 1024, silentLogger);
+      const { captures } = run({ devices: 1, durationMs: 3_002_000, script, events: false, recorder: { preMs: 500, postMs: 500, captureMemoryBytes: 1024 * 1024 } });
+      expect(captures).toHaveLength(1000);
+      for (const c of captures) void capDir.write(c);
+      await capDir.idle();
+      const files = await listCaptureFiles(dir);
+      const total = files.reduce((n, f) => n + f.bytes, 0);
+      expect(total).toBeLessThanOrEqual(256 * 1024);
+      expect(total).toBe(capDir.bytes);
+      expect([capDir.written, capDir.failed]).toEqual([1000, 0]);
+      expect(capDir.deleted).toBe(1000 - files.length);
+      // The newest capture is there, whole, and replays to its burst.
+      const newest = captures.at(-1)!;
+      const name = files.find((f) => f.name.endsWith(`-${newest.burst.id}.jsonl`));
+      expect(name).toBeDefined();
+      const text = readFileSync(join(dir, name!.name), 'utf8');
+      expect(text).toBe(newest.text());
+      expect(await burstsIn(text)).toContainEqual(expect.objectContaining({ startMs: newest.burst.startMs, endMs: newest.burst.endMs, increase: 50 + (999 % 7) }));
+      // A second writer on the same directory counts what the first left.
+      expect(new CaptureDir(dir, 256 * 1024, silentLogger).bytes).toBe(total);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
