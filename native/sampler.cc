@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 
 namespace ethburst {
 
@@ -201,6 +202,23 @@ int Sampler::ReadLayout(Device& d) {
     }
   }
   d.admin_have_prev = false;
+  // ENA's per-queue counters, in the order of the traffic words (rx/tx
+  // packets, rx/tx bytes): what ena_get_stats64 sums for the interface.
+  static const char* const kQueueStat[kTrafficValues] = {"rx_cnt", "tx_cnt", "rx_bytes", "tx_bytes"};
+  d.traffic_from_stats = true;
+  for (uint32_t k = 0; k < kTrafficValues; k++) {
+    d.traffic_idx[k].clear();
+    for (uint32_t i = 0; i < count; i++) {
+      int q = 0;
+      int end = 0;
+      const std::string& name = scratch_names_[i];
+      if (sscanf(name.c_str(), "queue_%d_%n", &q, &end) == 1 && end > 0 &&
+          name.compare(end, std::string::npos, kQueueStat[k]) == 0) {
+        d.traffic_idx[k].push_back(static_cast<int>(i));
+      }
+    }
+    if (d.traffic_idx[k].empty()) d.traffic_from_stats = false;
+  }
   if (d.generation == 0 || scratch_names_ != d.names) {
     d.names.swap(scratch_names_);
     d.generation++;
@@ -257,7 +275,14 @@ void Sampler::SampleDevice(Device& d) {
   // The interface's own packet and byte counters, right after the GSTATS
   // call: the traffic the allowance counters are judged against.
   const uint64_t* traffic = nullptr;
-  if (traffic_files_.size() == kTrafficValues) {
+  if (d.traffic_from_stats) {
+    for (uint32_t k = 0; k < kTrafficValues; k++) {
+      uint64_t sum = 0;
+      for (int i : d.traffic_idx[k]) sum += values[i];
+      traffic_[k] = sum;
+    }
+    traffic = traffic_;
+  } else if (traffic_files_.size() == kTrafficValues) {
     if (!d.traffic) d.traffic = std::make_unique<DeviceTraffic>(d.name, traffic_files_);
     d.traffic->Read(t1, traffic_);
     traffic = traffic_;

@@ -95,6 +95,11 @@ class Sampler {
     bool layout_published = false;
     // Thread-owned: opened at the device's first good sample.
     std::unique_ptr<DeviceTraffic> traffic;
+    // Positions of the per-queue packet and byte counters in GSTATS, per
+    // traffic word, when the driver has them all (ENA): the traffic is then
+    // their sums from the same read, and sysfs is not asked.
+    std::vector<int> traffic_idx[kTrafficValues];
+    bool traffic_from_stats = false;
   };
 
   void Run();

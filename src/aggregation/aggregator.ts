@@ -9,6 +9,9 @@
 // device or layout first appears, and listeners receive reused event views.
 
 import { BurstDetector, DEFAULT_BURST_GAP_MS } from './bursts.js';
+import { DeviceContext, NodeHistory, OnsetTrack, copyOnset, unknownOnset, type OnsetFields } from './burst-context.js';
+import { diagnose, onsetMeasure, onsetValue, type Diagnosis, type OnsetMeasure } from './diagnosis.js';
+import type { NodeContext } from '../sampling/context.js';
 import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.js';
 import type { DeviceInfo, Sample, SampleSink } from '../sampling/sample.js';
 import { compareCodeUnits } from '../order.js';
@@ -28,6 +31,14 @@ export interface AggregatorOptions {
   windowSlots?: number;
 }
 
+/** What a burst counted: its time span, its drops and their peak rate. */
+export type CountedBurst = Pick<BurstEvent, 'device' | 'stat' | 'startMs' | 'endMs' | 'durationMs' | 'increase' | 'peakRatePerSecond' | 'ticks'>;
+
+/** A copy of what a burst counted (the event is a reused view). */
+export function countedBurst(e: Readonly<CountedBurst>): CountedBurst {
+  return { device: e.device, stat: e.stat, startMs: e.startMs, endMs: e.endMs, durationMs: e.durationMs, increase: e.increase, peakRatePerSecond: e.peakRatePerSecond, ticks: e.ticks };
+}
+
 /** A finished burst. */
 export interface BurstEvent {
   device: string;
@@ -39,6 +50,17 @@ export interface BurstEvent {
   peakRatePerSecond: number;
   /** Increasing samples in the burst. */
   ticks: number;
+  /** The interface's traffic when the drops began (burst-context.ts); NaN fields where not known. */
+  onset: OnsetFields;
+  /** The node's counters (names) and how much each rose during the burst (NaN: not known). */
+  nodeNames: readonly string[];
+  nodeIncrease: Float64Array;
+  /** The onset learned from the earlier bursts of this (device, stat), in `learnedOnsetMeasure`; NaN before 3 of them. */
+  learnedOnset: number;
+  learnedOnsetMeasure: OnsetMeasure;
+  learnedOnsetBursts: number;
+  /** What it most likely was and what to change (diagnosis.ts). A new object per burst. */
+  diagnosis: Diagnosis;
 }
 
 /** A completed unix second of one (device, stat). */
@@ -91,6 +113,17 @@ export interface AggregationListener {
   onEpoch?(e: Readonly<EpochEvent>): void;
 }
 
+/** Where drops of a (device, stat) began, learned from its bursts (burst-context.ts). */
+export interface LearnedOnset {
+  device: string;
+  stat: string;
+  measure: OnsetMeasure;
+  /** Median onset of the last bursts, in `measure`. */
+  value: number;
+  /** Bursts it is learned from (at most LEARNED_ONSETS). */
+  bursts: number;
+}
+
 export interface StatTotals {
   device: string;
   stat: string;
@@ -130,6 +163,7 @@ class StatTrack {
   readonly burst: BurstDetector;
   readonly seconds = new SecondCounter();
   readonly windows: StatWindows | null;
+  readonly onsets = new OnsetTrack();
 
   constructor(
     readonly device: string,
@@ -153,6 +187,8 @@ class DeviceState {
   failedReads = 0;
   /** How often the device refreshes its counters, from the samples themselves. */
   readonly period = new UpdatePeriodEstimator();
+  /** Its traffic in the last samples, for burst onsets. */
+  readonly context = new DeviceContext();
 
   constructor(
     readonly device: string,
@@ -175,11 +211,30 @@ export class Aggregator implements SampleSink {
   private listeners: AggregationListener[] = [];
   private secondListeners: AggregationListener[] = [];
   private readonly receiver: Receiver;
+  /** The node's counters in the last ticks (traces without node lines: none). */
+  private readonly node = new NodeHistory();
+  private nodeIncrease = new Float64Array(0);
 
   // Reused event views.
   private readonly tickEv: TickEvent = { device: '', stat: '', timeMs: 0, prevTimeMs: 0, increase: 0, reset: false, ratePerSecond: 0 };
   private readonly secondEv: SecondEvent = { device: '', stat: '', second: 0, increase: 0 };
-  private readonly burstEv: BurstEvent = { device: '', stat: '', startMs: 0, endMs: 0, durationMs: 0, increase: 0, peakRatePerSecond: 0, ticks: 0 };
+  private readonly burstEv: BurstEvent = {
+    device: '',
+    stat: '',
+    startMs: 0,
+    endMs: 0,
+    durationMs: 0,
+    increase: 0,
+    peakRatePerSecond: 0,
+    ticks: 0,
+    onset: unknownOnset(),
+    nodeNames: [],
+    nodeIncrease: new Float64Array(0),
+    learnedOnset: Number.NaN,
+    learnedOnsetMeasure: 'packets_per_second',
+    learnedOnsetBursts: 0,
+    diagnosis: { cause: 'other', summary: '', remedy: '' },
+  };
   private readonly failedEv: FailedReadEvent = { device: '', timeMs: 0, kind: 'error' };
   private readonly epochEv: EpochEvent = { device: '', timeMs: 0, generation: 0, trackedStats: [] };
 
@@ -208,10 +263,16 @@ export class Aggregator implements SampleSink {
     dev.alive = true;
     if (!(s.timeMs <= this.clockMs)) this.clockMs = s.timeMs;
     this.receiver.dev = dev;
+    if (s.error === null) dev.context.record(s);
     dev.deltas.process(s, this.receiver);
     // The interface is gone: its bursts end here, live or replayed, and
     // whatever answers under its name later starts a new epoch.
     if (s.error === 'ENODEV') this.endLife(dev);
+  }
+
+  /** The node's counters for a tick, before that tick's samples. */
+  context(c: Readonly<NodeContext>): void {
+    this.node.record(c);
   }
 
   deviceAdded(info: DeviceInfo, timeMs: number): void {
@@ -260,6 +321,18 @@ export class Aggregator implements SampleSink {
           maxSecondIncrease: t.maxSecondIncrease,
           bursts: t.bursts,
         });
+      }
+    }
+    return out.sort((a, b) => compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
+  }
+
+  /** Where drops began for each (device, tracked stat) with enough bursts: the median onset of its last bursts. */
+  learnedOnsets(): LearnedOnset[] {
+    const out: LearnedOnset[] = [];
+    for (const dev of this.devices.values()) {
+      for (const t of dev.byName.values()) {
+        const value = t.onsets.learned();
+        if (Number.isFinite(value)) out.push({ device: t.device, stat: t.stat, measure: onsetMeasure(t.stat), value, bursts: t.onsets.count });
       }
     }
     return out.sort((a, b) => compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
@@ -387,6 +460,14 @@ export class Aggregator implements SampleSink {
       if (tr.burst.update(t, prev, inc)) this.emitBurst(tr);
       let rate = 0;
       if (inc > 0) {
+        const o = tr.onsets;
+        if (tr.burst.ticks === 1) {
+          // The drops began in (prev, t]: the traffic then, the node before.
+          dev.context.onset(prev, t, o.onset);
+          o.fit(this.node.names.length);
+          this.node.at(prev, o.startNode);
+        }
+        this.node.at(t, o.endNode);
         tr.increase += inc;
         tr.seconds.add(inc);
         rate = t > prev ? (inc * 1000) / Math.max(t - prev, resolution) : 0;
@@ -426,9 +507,32 @@ export class Aggregator implements SampleSink {
     tr.bursts++;
     const duration = b.doneEndMs - b.doneStartMs;
     if (tr.windows !== null) tr.windows.recordBurst(b.doneEndMs, duration, b.doneIncrease);
+    const o = tr.onsets;
+    const e = this.burstEv;
+    const names = this.node.names;
+    if (this.nodeIncrease.length !== names.length) this.nodeIncrease = new Float64Array(names.length);
+    for (let i = 0; i < names.length; i++) this.nodeIncrease[i] = i < o.endNode.length ? o.endNode[i]! - o.startNode[i]! : Number.NaN;
+    copyOnset(o.onset, e.onset);
+    e.nodeNames = names;
+    e.nodeIncrease = this.nodeIncrease;
+    e.learnedOnset = o.learned();
+    e.learnedOnsetBursts = o.count;
+    e.learnedOnsetMeasure = onsetMeasure(tr.stat);
+    const frag = names.indexOf('ip_frag_creates');
+    e.diagnosis = diagnose({
+      device: tr.device,
+      stat: tr.stat,
+      durationMs: duration,
+      increase: b.doneIncrease,
+      onset: e.onset,
+      fragmentsCreated: frag >= 0 ? this.nodeIncrease[frag]! : Number.NaN,
+      learnedOnset: e.learnedOnset,
+    });
+    // This burst's onset counts for the next ones, not for its own diagnosis.
+    o.learn(onsetValue(tr.stat, e.onset));
+    copyOnset(unknownOnset(), o.onset);
     const ls = this.listeners;
     if (ls.length === 0) return;
-    const e = this.burstEv;
     e.device = tr.device;
     e.stat = tr.stat;
     e.startMs = b.doneStartMs;

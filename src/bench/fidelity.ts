@@ -12,7 +12,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aggregator, type BurstEvent } from '../aggregation/aggregator.js';
+import { Aggregator, countedBurst, type CountedBurst } from '../aggregation/aggregator.js';
 import { ReplaySource } from '../sources/replay.js';
 import type { DeviceInfo, Sample, SampleSink } from '../sampling/sample.js';
 import { DEFAULT_SIM_START_MS, SimulateSource } from '../sources/simulate.js';
@@ -201,8 +201,8 @@ async function writeTrace(path: string, t0: number): Promise<SimulateSource> {
   return sim;
 }
 
-function compareBursts(found: readonly BurstEvent[], t0: number): { rows: BurstComparison[]; spurious: number } {
-  const used = new Set<BurstEvent>();
+function compareBursts(found: readonly CountedBurst[], t0: number): { rows: BurstComparison[]; spurious: number } {
+  const used = new Set<CountedBurst>();
   const rows: BurstComparison[] = FIDELITY_SCRIPT.map((b) => {
     const start = t0 + b.atMs;
     const end = start + b.durationMs;
@@ -372,9 +372,9 @@ export async function measureFidelity(ctx: BenchContext): Promise<FidelityResult
       [PPS, new TickLog(capacity)],
       [LINKLOCAL, new TickLog(capacity)],
     ]);
-    const found: BurstEvent[] = [];
+    const found: CountedBurst[] = [];
     agg.addListener({
-      onBurst: (b) => void found.push({ ...b }),
+      onBurst: (b) => void found.push(countedBurst(b)),
       onTick: (e) => {
         if (e.device !== DEVICE) return;
         logs.get(e.stat)?.push(e.timeMs, e.increase);

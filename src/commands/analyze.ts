@@ -6,7 +6,7 @@
 // result. Bursts wait in a BurstSorter (on disk past a bound) rather than in
 // an array, so a trace with millions of them does not need memory for all.
 
-import { Aggregator, type BurstEvent, type StatTotals } from '../aggregation/aggregator.js';
+import { Aggregator, countedBurst, type BurstEvent, type CountedBurst, type StatTotals } from '../aggregation/aggregator.js';
 import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote } from '../aggregation/update-period.js';
 import { windowMeasures, type Quantiles, type WindowMeasures } from '../aggregation/window-summary.js';
@@ -17,6 +17,8 @@ import { formatDuration } from '../cli/duration.js';
 import { InputError, oneLine } from '../errors.js';
 import { ReplaySource } from '../sources/replay.js';
 import { StreamWriter } from '../analysis/stream-writer.js';
+import { burstRecord } from '../aggregation/burst-record.js';
+import { onsetMeasure, onsetValue } from '../aggregation/diagnosis.js';
 
 /** Whole-trace quantiles of one (device, stat): the measures /api/windows gives per window. */
 export interface StatQuantiles extends WindowMeasures {
@@ -25,7 +27,8 @@ export interface StatQuantiles extends WindowMeasures {
 }
 
 export interface AnalyzeResult {
-  bursts: BurstEvent[];
+  /** What each burst counted; `analyzeTraceSorted` with burstRecord() gives the rest. */
+  bursts: CountedBurst[];
   totals: StatTotals[];
   quantiles: StatQuantiles[];
 }
@@ -93,7 +96,7 @@ export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<
 
 /** All bursts in memory, sorted by start, device, stat; for library use on small traces. */
 export async function analyzeTrace(path: string, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-  const r = await analyzeTraceSorted(path, (b) => ({ ...b }), options);
+  const r = await analyzeTraceSorted(path, countedBurst, options);
   try {
     return { bursts: [...r.bursts.sorted()], totals: r.totals, quantiles: r.quantiles };
   } finally {
@@ -101,18 +104,6 @@ export async function analyzeTrace(path: string, options: AnalyzeOptions = {}): 
   }
 }
 
-/** One burst in the documented JSON shape, keys in the documented order. */
-export function burstJson(b: Readonly<BurstEvent>): Record<string, string | number> {
-  return {
-    device: b.device,
-    stat: b.stat,
-    start_ms: b.startMs,
-    end_ms: b.endMs,
-    duration_ms: b.durationMs,
-    increase: b.increase,
-    peak_rate_per_second: b.peakRatePerSecond,
-  };
-}
 
 function totalsJson(totals: readonly StatTotals[]): string {
   return JSON.stringify(
@@ -161,8 +152,18 @@ function tableRow(r: readonly string[], widths: readonly number[], rightAligned:
     .trimEnd();
 }
 
-const BURST_HEADER = ['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 'PEAK/S'];
-const BURST_RIGHT = new Set([2, 5, 6]);
+const BURST_HEADER = ['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 'PEAK/S', 'ONSET', 'CAUSE'];
+const BURST_RIGHT = new Set([2, 5, 6, 7]);
+
+/** The traffic when the drops began, in the stat's measure: "41,200 pkt/s", "9.41 Gbit/s", "12 conns", or "–". */
+function formatOnset(b: Readonly<BurstEvent>): string {
+  const v = onsetValue(b.stat, b.onset);
+  if (!Number.isFinite(v)) return '–';
+  const m = onsetMeasure(b.stat);
+  if (m === 'conntrack_available') return `${WHOLE.format(v)} conns`;
+  if (m === 'packets_per_second') return `${WHOLE.format(Math.round(v))} pkt/s`;
+  return v >= 1e9 ? `${(v / 1e9).toPrecision(3)} Gbit/s` : `${(v / 1e6).toPrecision(3)} Mbit/s`;
+}
 const TOTALS_HEADER = ['DEVICE', 'STAT', 'INCREASE', 'RESETS', 'FAILED READS', 'SAMPLES', 'SECONDS>0', 'MAX/SECOND'];
 const TOTALS_RIGHT = new Set([2, 3, 4, 5, 6, 7]);
 
@@ -210,7 +211,7 @@ interface Format<T> {
 /** The documented JSON shape, keys in the documented order: one object, as JSON.stringify writes it. */
 function jsonFormat(): Format<string> {
   return {
-    payload: (b) => JSON.stringify(burstJson(b)),
+    payload: (b) => JSON.stringify(burstRecord(b)),
     async write(r, out) {
       out.write('{"bursts":[');
       let sep = '';
@@ -227,10 +228,15 @@ function jsonFormat(): Format<string> {
 function tableFormat(burstGapMs: number): Format<string[]> {
   const widths: number[] = [];
   widen(widths, BURST_HEADER);
+  // The first burst of each cause, whose diagnosis is printed under the table.
+  const firstOfCause = new Map<string, { startMs: number; device: string; summary: string; remedy: string }>();
   return {
     payload(b) {
-      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond)];
+      const cause = b.diagnosis.cause;
+      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond), formatOnset(b), cause];
       widen(widths, row);
+      const prev = firstOfCause.get(cause);
+      if (!prev || b.startMs < prev.startMs) firstOfCause.set(cause, { startMs: b.startMs, device: b.device, summary: b.diagnosis.summary, remedy: b.diagnosis.remedy });
       return row;
     },
     async write(r, out) {
@@ -241,6 +247,10 @@ function tableFormat(burstGapMs: number): Format<string[]> {
         out.write(`${n} burst${n === 1 ? '' : 's'} (burst gap ${formatDuration(burstGapMs)}; times UTC):\n${tableRow(BURST_HEADER, widths, BURST_RIGHT)}\n`);
         for (const row of r.bursts.sorted()) {
           if (out.write(`${tableRow(row, widths, BURST_RIGHT)}\n`)) await out.flush();
+        }
+        out.write('\nDiagnosis (the first burst of each cause; --format json has every burst\'s):\n');
+        for (const [cause, d] of [...firstOfCause].sort((a, b) => a[1].startMs - b[1].startMs)) {
+          out.write(`  ${cause} (${formatTime(d.startMs)}, ${d.device}): ${d.summary}\n    What to change: ${d.remedy}\n`);
         }
       }
       out.write(`\n${totalsTable(r.totals)}`);

@@ -11,7 +11,7 @@ import type { Sample } from '../sampling/sample.js';
 import type { NodeContext } from '../sampling/context.js';
 import { SimulateSource } from '../sources/simulate.js';
 import { formatContextLine, formatTraceLine } from '../sources/trace.js';
-import { burstJson } from './analyze.js';
+import { burstBasics } from '../aggregation/burst-record.js';
 
 async function openOut(path: string, flag: string): Promise<WriteStream> {
   const file = createWriteStream(path, { flags: 'w' });
@@ -76,7 +76,7 @@ export default defineCommand({
 
     if (flags.expected !== undefined) {
       const exp = await openOut(flags.expected, 'expected');
-      exp.write(`${JSON.stringify({ bursts: sim.expectedBursts(flags['burst-gap']).map(burstJson) })}\n`);
+      exp.write(`${JSON.stringify({ bursts: sim.expectedBursts(flags['burst-gap']).map(burstBasics) })}\n`);
       await closeOut(exp);
     }
     return 0;

@@ -3,6 +3,7 @@
 // than it is sampled.
 
 import type { BurstEvent } from '../aggregation/aggregator.js';
+import { onsetMeasure, onsetValue } from '../aggregation/diagnosis.js';
 import type { UpdatePeriod } from '../aggregation/update-period.js';
 import type { Logger } from '../log.js';
 import type { DeviceRegistry, RegistryListener } from '../state/device-registry.js';
@@ -20,11 +21,20 @@ export function burstLog(registry: DeviceRegistry, log: Logger): RegistryListene
         duration_s: +(e.durationMs / 1000).toFixed(3),
         increase: e.increase,
         peak_rate_per_second: +e.peakRatePerSecond.toFixed(1),
+        // Where the drops began and what it most likely was (diagnosis.ts; /api/bursts has the remedy).
+        ...onsetField(e),
+        cause: e.diagnosis.cause,
+        diagnosis: e.diagnosis.summary,
         // Only for a device slower than its sampling: the resolution the numbers above have.
         ...resolutionField(registry.aggregator.updatePeriod(e.device)),
       });
     },
   };
+}
+
+function onsetField(e: Readonly<BurstEvent>): Record<string, number> {
+  const v = onsetValue(e.stat, e.onset);
+  return Number.isFinite(v) ? { [`onset_${onsetMeasure(e.stat)}`]: Math.round(v) } : {};
 }
 
 function resolutionField(p: UpdatePeriod | undefined): { resolution_s?: number } {

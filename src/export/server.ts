@@ -307,7 +307,7 @@ export function createServer(opts: ServerOptions): WebServer {
   /** Where a burst's capture is: complete in memory, being recorded, dropped from memory, or not recorded at all. */
   function captureState(id: number): 'ready' | 'recording' | 'dropped' | 'off' {
     if (registry.recorder === null) return 'off';
-    if (registry.captures.get(id)) return 'ready';
+    if (registry.captures.get(id)?.available) return 'ready';
     return registry.recorder.isPending(id) ? 'recording' : 'dropped';
   }
 
@@ -317,6 +317,9 @@ export function createServer(opts: ServerOptions): WebServer {
     if (rec === null) throw new HttpError(404, 'the flight recorder is off (--recorder-span 0)');
     let capture = registry.captures.get(id) ?? null;
     let state = 'complete';
+    if (capture !== null && !capture.available) {
+      throw new HttpError(404, `the capture of burst ${id} is older than the flight recorder's span (--recorder-span)${opts.captureDir ? `; see ${opts.captureDir}` : ''}`);
+    }
     if (capture === null) {
       const b = registry.bursts.byId(id);
       if (b === undefined || !rec.isPending(id)) {

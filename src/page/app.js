@@ -106,8 +106,12 @@
   // What the API answers, as far as the page reads it. Fields an older
   // exporter may lack are optional: the page checks for them.
   /**
-   * @typedef {{ device: string, stat: string, start_ms: number, end_ms: number, duration_ms: number, increase: number, peak_rate_per_second: number, open?: boolean }} BurstRecord
-   *   A burst as /api/bursts gives it, or one still open (Series.openBurst).
+   * @typedef {{ cause: string, summary: string, remedy: string }} Diagnosis
+   * @typedef {{ rx_packets_per_second: number | null, tx_packets_per_second: number | null, rx_bits_per_second: number | null, tx_bits_per_second: number | null, conntrack_available: number | null }} Onset
+   * @typedef {{ measure: string, value: number | null, bursts: number }} LearnedOnset
+   * @typedef {{ device: string, stat: string, start_ms: number, end_ms: number, duration_ms: number, increase: number, peak_rate_per_second: number, open?: boolean,
+   *   id?: number, capture?: string, onset?: Onset, learned_onset?: LearnedOnset, node_increase?: Record<string, number>, diagnosis?: Diagnosis }} BurstRecord
+   *   A burst as /api/bursts gives it, or one still open (Series.openBurst); an older exporter lacks the optional fields.
    * @typedef {BurstRecord & { key: string }} Burst A burst the page holds, keyed for deduplication and selection.
    * @typedef {{ burst_gap_ms?: number, interval_ms?: number, series: { device: string, stat: string }[] }} SeriesListResponse
    * @typedef {[t: number, increase: number]} Point
@@ -820,21 +824,158 @@
     shownBursts = rows;
     const tbody = $table('bursts').tBodies[0];
     if (rows.length === 0) {
-      tbody.innerHTML = '<tr class="empty"><td colspan="7">no bursts in the last 5 minutes</td></tr>';
+      tbody.innerHTML = '<tr class="empty"><td colspan="9">no bursts in the last 5 minutes</td></tr>';
       return;
     }
     tbody.innerHTML = rows
       .map(
         (b, i) => `<tr data-key="${i}" data-device="${esc(b.device)}" data-stat="${esc(b.stat)}" class="${b.open ? 'open' : ''}${state.selectedBurst === b.key ? ' selected' : ''}">
         <td>${stamp(b.start_ms, false)}</td><td>${stamp(b.start_ms, true)}</td><td>${esc(b.device)}</td><td>${esc(b.stat)}</td>
-        <td class="num">${duration(b.duration_ms)}</td><td class="num">${fmtInt.format(b.increase)}</td><td class="num">${compact(b.peak_rate_per_second)}/s</td></tr>`,
+        <td class="num">${duration(b.duration_ms)}</td><td class="num">${fmtInt.format(b.increase)}</td><td class="num">${compact(b.peak_rate_per_second)}/s</td>
+        <td class="num">${onsetText(b)}</td><td class="cause" title="${esc(b.diagnosis?.summary ?? '')}">${esc(b.diagnosis?.cause ?? '')}</td></tr>`,
       )
       .join('');
+  }
+
+  /**
+   * The traffic when a burst's drops began, in its stat's measure.
+   * @param {BurstRecord} b
+   * @returns {string}
+   */
+  function onsetText(b) {
+    const o = b.onset;
+    if (!o) return '';
+    /** @param {number | null} x @param {string} unit */
+    const v = (x, unit) => (x === null ? '–' : `${compact(x)}${unit}`);
+    if (b.stat === 'bw_in_allowance_exceeded') return v(o.rx_bits_per_second, 'bit/s');
+    if (b.stat === 'bw_out_allowance_exceeded') return v(o.tx_bits_per_second, 'bit/s');
+    if (b.stat === 'conntrack_allowance_exceeded') return o.conntrack_available === null ? '–' : `${compact(o.conntrack_available)} left`;
+    return o.rx_packets_per_second === null || o.tx_packets_per_second === null ? '–' : `${compact(o.rx_packets_per_second + o.tx_packets_per_second)} pkt/s`;
+  }
+
+  /** @type {uPlot | null} */
+  let captureChart = null;
+  /** The burst whose capture is shown (its id), so a slow fetch for another one is dropped. */
+  let captureFor = -1;
+
+  /**
+   * Opens a finished burst's capture under the table: its diagnosis, and the
+   * 100 ms samples around it (its drops, the interface's packets, the node's
+   * IP fragments) from /api/bursts/{id}/trace.
+   * @param {Burst} b
+   */
+  async function openCapture(b) {
+    const box = $('capture');
+    if (b.id === undefined || b.open) {
+      box.hidden = true;
+      return;
+    }
+    const id = b.id;
+    captureFor = id;
+    box.hidden = false;
+    $('capture-title').textContent = `Burst ${id}: ${b.device} ${b.stat}, ${stamp(b.start_ms, false)}, ${duration(b.duration_ms)}`;
+    $('capture-summary').textContent = b.diagnosis?.summary ?? '';
+    $('capture-remedy').textContent = b.diagnosis ? `What to change: ${b.diagnosis.remedy}` : '';
+    const learned = b.learned_onset;
+    const node = Object.entries(b.node_increase ?? {}).filter(([, v]) => v > 0);
+    $('capture-facts').textContent = [
+      `onset ${onsetText(b)}`,
+      learned && learned.value !== null ? `learned onset ${compact(learned.value)} (${learned.measure.replace(/_/g, ' ')}, median of ${learned.bursts} bursts before)` : 'no learned onset yet',
+      node.length ? `during the burst the node counted ${node.map(([k, v]) => `${fmtInt.format(v)} ${k}`).join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    $('capture-note').innerHTML = `<a href="/api/bursts/${id}/trace" download="burst-${id}.jsonl">download the capture</a> (a trace: <code>ethburst analyze burst-${id}.jsonl</code>)`;
+    const el = $('capture-chart');
+    el.dataset.state = 'loading';
+    let text;
+    try {
+      const res = await fetch(`/api/bursts/${id}/trace`, { cache: 'no-store' });
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).trim()}`);
+      text = await res.text();
+    } catch (err) {
+      if (captureFor !== id) return;
+      el.dataset.state = 'error';
+      $('capture-note').textContent = `No capture: ${err instanceof Error ? err.message : String(err)}`;
+      captureChart?.destroy();
+      captureChart = null;
+      return;
+    }
+    if (captureFor !== id) return;
+    const data = captureSeries(text, b.stat);
+    captureChart?.destroy();
+    captureChart = new uPlot(
+      {
+        width: chartWidth(el),
+        height: 200,
+        cursor: { points: { show: false } },
+        scales: { x: { time: true }, d: {}, p: {} },
+        axes: [{ space: 70 }, { scale: 'd', size: 60, values: (u, t) => t.map(compact), label: 'drops/s' }, { scale: 'p', side: 1, size: 60, values: (u, t) => t.map(compact), label: 'packets/s', grid: { show: false } }],
+        series: [
+          {},
+          { label: `${b.stat} /s`, scale: 'd', stroke: '#dc2626', width: 1.5, points: { show: false } },
+          { label: 'packets/s (rx + tx)', scale: 'p', stroke: '#2563eb', width: 1, points: { show: false } },
+          { label: 'IP fragments created/s (node)', scale: 'p', stroke: '#9333ea', width: 1, points: { show: false } },
+        ],
+      },
+      data,
+      el,
+    );
+    el.dataset.state = 'ready';
+    el.dataset.points = String(data[0].length);
+  }
+
+  /**
+   * Per-tick rates from a capture (trace lines): the stat's drops, the
+   * interface's packets, the node's fragments; null where not known.
+   * @param {string} text
+   * @param {string} stat
+   * @returns {[number[], (number | null)[], (number | null)[], (number | null)[]]}
+   */
+  function captureSeries(text, stat) {
+    /** @type {number[]} */ const t = [];
+    /** @type {(number | null)[]} */ const drops = [];
+    /** @type {(number | null)[]} */ const pkts = [];
+    /** @type {(number | null)[]} */ const frags = [];
+    /** @type {{ t: number, v: number | undefined, p: number | undefined } | null} */
+    let prev = null;
+    /** @type {{ t: number, f: number | undefined } | null} */
+    let nodePrev = null;
+    /** @type {number | null} */
+    let fragRate = null;
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      /** @type {{ t: number, node?: Record<string, number>, error?: string, stats?: Record<string, number>, traffic?: Record<string, number> }} */
+      const r = JSON.parse(line);
+      if (r.node) {
+        const f = r.node.ip_frag_creates;
+        fragRate = nodePrev && f !== undefined && nodePrev.f !== undefined && r.t > nodePrev.t ? ((f - nodePrev.f) * 1000) / (r.t - nodePrev.t) : null;
+        nodePrev = { t: r.t, f };
+        continue;
+      }
+      if (r.error || !r.stats) {
+        prev = null;
+        continue;
+      }
+      const v = r.stats[stat];
+      const p = r.traffic && r.traffic.rx_packets !== undefined && r.traffic.tx_packets !== undefined ? r.traffic.rx_packets + r.traffic.tx_packets : undefined;
+      if (prev) {
+        const dt = (r.t - prev.t) / 1000;
+        t.push(r.t / 1000);
+        // A counter that went down was reset: no rate for that tick.
+        drops.push(v !== undefined && prev.v !== undefined && v >= prev.v && dt > 0 ? (v - prev.v) / dt : null);
+        pkts.push(p !== undefined && prev.p !== undefined && p >= prev.p && dt > 0 ? (p - prev.p) / dt : null);
+        frags.push(fragRate);
+      }
+      prev = { t: r.t, v, p };
+    }
+    return [t, drops, pkts, frags];
   }
 
   /** @param {Burst} b */
   function focusBurst(b) {
     state.selectedBurst = b.key;
+    void openCapture(b);
     const s = state.series.get(`${b.device}\u0000${b.stat}`);
     if (!s) return;
     s.pinned = true;

@@ -9,13 +9,23 @@
 // same device (where they would legitimately change a burst's start or
 // peak), so expectedBursts() is exactly what a correct aggregator must find.
 //
+// Context is simulated too: the node's counters (a node line per tick) and
+// traffic that explains each burst. While a burst's drops are counted, its
+// device carries the traffic of its limit: about ONSET_PPS (more per device
+// index) for pps and link-local bursts, ONSET_BITS for bandwidth bursts,
+// and conntrack_allowance_available runs low before conntrack bursts; every
+// second pps burst of a device comes with the node creating IP fragments.
+// None of this draws from the PRNG, so the bursts and events of a seed are
+// what they were before context existed.
+//
 // Deterministic for a given seed and options. step() is synchronous and
 // allocation-free between bursts, for tests and benchmarks.
 
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { BurstEvent } from '../aggregation/aggregator.js';
+import type { CountedBurst } from '../aggregation/aggregator.js';
 import { enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE } from '../aggregation/stat-policy.js';
+import { NODE_COUNTER_NAMES, type NodeContext } from '../sampling/context.js';
 import { compareCodeUnits } from '../order.js';
 import { makeLayout, unknownTraffic, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 
@@ -75,6 +85,17 @@ export interface SimulateOptions {
 }
 
 export const DEFAULT_SIM_START_MS = 1_764_000_000_000;
+
+/** Traffic of the limits the simulated bursts hit (module comment). */
+export const ONSET_PPS = 400_000;
+export const ONSET_PPS_PER_DEVICE = 50_000;
+export const ONSET_BITS = 9.5e9;
+export const FRAGMENTS_PER_SECOND = 3000;
+/** The node's counters rise at these rates per second, in NODE_COUNTER_NAMES order (the two conntrack gauges are set, not raised). */
+const NODE_RATES = NODE_COUNTER_NAMES.map((n) => ({ udp_in_datagrams: 300, udp_out_datagrams: 300, tcp_active_opens: 20, tcp_passive_opens: 25, tcp_retrans_segs: 1 })[n] ?? 0);
+const FRAG = NODE_COUNTER_NAMES.indexOf('ip_frag_creates');
+const CONNTRACK_COUNT = NODE_COUNTER_NAMES.indexOf('nf_conntrack_count');
+const CONNTRACK_MAX = NODE_COUNTER_NAMES.indexOf('nf_conntrack_max');
 const TWO_32 = 4294967296;
 /** Events keep this many ticks away from any burst tick of their device. */
 const EVENT_MARGIN = 2;
@@ -136,13 +157,20 @@ class SimDevice {
   readonly trafficPos: Int32Array[];
   readonly movingStep: Float64Array;
   readonly gaugePos: number;
+  /** What conntrack_allowance_available reads this tick while connections run out (0: its own value). */
+  conntrackLow = 0;
+  /** Positions of queue 0's packet and byte counters (-1: none), where a burst's traffic goes. */
+  readonly queue0: { rxCnt: number; txCnt: number; rxBytes: number; txBytes: number };
   readonly totalResetsPos: number;
   lastEventTick = -1_000_000;
 
   constructor(
     readonly name: string,
+    /** Position among the simulated devices (eth0 is 0). */
+    readonly index: number,
     readonly layout: DeviceLayout,
     rng: Rng,
+    intervalMs: number,
   ) {
     const n = layout.names.length;
     this.view = { device: name, driver: 'ena', timeMs: 0, monoNs: Number.NaN, ioctlNs: Number.NaN, error: null, errno: 0, layout, values: new Uint32Array(2 * n), traffic: unknownTraffic() };
@@ -152,6 +180,7 @@ class SimDevice {
     this.schedules = ALLOWANCE_STATS.map((s, i) => new StatSchedule(s, idx.get(s) ?? -1, weights[i] ?? 1)).filter((s) => s.pos >= 0);
     this.allowPos = Int32Array.from(this.schedules.map((s) => s.pos));
     this.gaugePos = idx.get(CONNTRACK_AVAILABLE) ?? -1;
+    this.queue0 = { rxCnt: idx.get('queue_0_rx_cnt') ?? -1, txCnt: idx.get('queue_0_tx_cnt') ?? -1, rxBytes: idx.get('queue_0_rx_bytes') ?? -1, txBytes: idx.get('queue_0_tx_bytes') ?? -1 };
     this.totalResetsPos = idx.get('total_resets') ?? -1;
 
     // Counters that move every tick, with their mean step per tick.
@@ -168,7 +197,8 @@ class SimDevice {
     add('ena_admin_q_completed_cmd', 1);
     for (let q = 0; ; q++) {
       if (!idx.has(`queue_${q}_tx_cnt`)) break;
-      const pps = rng.int(200, 4000);
+      // Packets per tick, from a per-second rate drawn per queue.
+      const pps = (rng.int(200, 4000) * intervalMs) / 1000;
       add(`queue_${q}_tx_cnt`, pps);
       add(`queue_${q}_tx_bytes`, pps * 900);
       add(`queue_${q}_tx_doorbells`, pps / 8);
@@ -225,6 +255,10 @@ export class SimulateSource implements StatsSource {
 
   private readonly rng: Rng;
   private readonly devs: SimDevice[];
+  /** The node's counters (a reused view). */
+  private readonly node: NodeContext = { timeMs: 0, names: NODE_COUNTER_NAMES, values: new Float64Array(NODE_COUNTER_NAMES.length) };
+  private readonly nodeExact = Float64Array.from(NODE_COUNTER_NAMES, (_, i) => 1e6 * (i + 1));
+
   private readonly random: boolean;
   private readonly meanBurstGapMs: number;
   private readonly pReset: number;
@@ -254,7 +288,7 @@ export class SimulateSource implements StatsSource {
     const names = enaStatNames({ queues: options.queues ?? 4, ...options.stats });
     const count = options.devices ?? 1;
     this.devs = [];
-    for (let d = 0; d < count; d++) this.devs.push(new SimDevice(`eth${d}`, makeLayout(1, names), this.rng));
+    for (let d = 0; d < count; d++) this.devs.push(new SimDevice(`eth${d}`, d, makeLayout(1, names), this.rng, this.intervalMs));
     for (const b of options.script ?? []) this.addBurst(b);
   }
 
@@ -306,20 +340,21 @@ export class SimulateSource implements StatsSource {
       this.started = true;
       for (const d of this.devs) sink.deviceAdded?.({ name: d.name, driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '' }, t);
     }
+    this.stepNode(k, t, sink);
     for (let i = 0; i < this.devs.length; i++) this.stepDevice(this.devs[i]!, k, t, sink);
     this.tick = k + 1;
     return true;
   }
 
   /** The bursts a correct aggregator reports with this burst gap, sorted like `analyze` output. */
-  expectedBursts(gapMs = 2000): BurstEvent[] {
+  expectedBursts(gapMs = 2000): CountedBurst[] {
     const byStat = new Map<string, Placed[]>();
     for (const d of this.devs) {
       for (const s of d.schedules) byStat.set(`${d.name}\0${s.stat}`, s.placed.filter((p) => p.kFirst <= this.lastTick));
     }
-    const out: BurstEvent[] = [];
+    const out: CountedBurst[] = [];
     for (const placed of byStat.values()) {
-      let cur: BurstEvent | null = null;
+      let cur: CountedBurst | null = null;
       for (const p of placed) {
         // Bursts cut by the end of the simulation end at its last tick.
         const kLast = Math.min(p.kLast, this.lastTick);
@@ -363,6 +398,48 @@ export class SimulateSource implements StatsSource {
   }
 
   /** Draws the next random burst of a stat, starting after tick `afterTick`. */
+  /** Whether a device is in the ticks of a fragmenting pps burst (every second one of each device) at tick k. */
+  private fragmentingAt(k: number): boolean {
+    for (let d = 0; d < this.devs.length; d++) {
+      const schedules = this.devs[d]!.schedules;
+      for (let j = 0; j < schedules.length; j++) {
+        const sch = schedules[j]!;
+        if (sch.stat !== 'pps_allowance_exceeded') continue;
+        for (let i = sch.next; i < sch.placed.length && sch.placed[i]!.kFirst <= k; i++) {
+          const p = sch.placed[i]!;
+          if (i % 2 === 1 && k <= p.kLast) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The traffic of a limit on the device's first queue during a burst's ticks (the counters stay consistent). */
+  private limitTraffic(dev: SimDevice, stat: string): void {
+    const dt = this.intervalMs / 1000;
+    const q = dev.queue0;
+    const cur = dev.cur;
+    const add = (pos: number, n: number): void => {
+      if (pos >= 0) {
+        cur[pos] = cur[pos]! + Math.round(n);
+        writeU64(dev.view.values, pos, cur[pos]);
+      }
+    };
+    if (stat === 'pps_allowance_exceeded' || stat === 'linklocal_allowance_exceeded') {
+      const pps = (stat === 'pps_allowance_exceeded' ? ONSET_PPS + ONSET_PPS_PER_DEVICE * dev.index : ONSET_PPS / 10) * dt;
+      add(q.rxCnt, pps / 2);
+      add(q.txCnt, pps / 2);
+      add(q.rxBytes, (pps / 2) * 120);
+      add(q.txBytes, (pps / 2) * 120);
+    } else if (stat === 'bw_in_allowance_exceeded' || stat === 'bw_out_allowance_exceeded') {
+      const bytes = (ONSET_BITS / 8) * dt;
+      const rx = stat === 'bw_in_allowance_exceeded';
+      add(rx ? q.rxBytes : q.txBytes, bytes);
+      // Jumbo frames: bandwidth, not packets, is what runs out.
+      add(rx ? q.rxCnt : q.txCnt, bytes / 8500);
+    }
+  }
+
   private scheduleRandom(dev: SimDevice, sch: StatSchedule, afterTick: number): void {
     const rng = this.rng;
     const quiet = 3 * this.intervalMs + rng.exp(this.meanBurstGapMs / sch.weight);
@@ -372,6 +449,22 @@ export class SimulateSource implements StatsSource {
     const ticks = Math.max(1, Math.floor(durationMs / this.intervalMs));
     const perTick = rng.next() < 0.5 ? rng.int(1, 50) : rng.int(50, 20_000);
     this.addBurst({ device: dev.name, stat: sch.stat, startMs: Math.round(startMs), durationMs, packets: ticks * perTick + rng.int(0, ticks - 1) });
+  }
+
+  /** The node's counters of tick k, read (as on a real node) just before the tick's samples. */
+  private stepNode(k: number, t: number, sink: SampleSink): void {
+    const n = this.node;
+    const v = n.values;
+    const exact = this.nodeExact;
+    const dt = this.intervalMs / 1000;
+    for (let i = 0; i < v.length; i++) exact[i] = exact[i]! + NODE_RATES[i]! * dt;
+    if (this.fragmentingAt(k)) exact[FRAG]! += FRAGMENTS_PER_SECOND * dt;
+    exact[CONNTRACK_COUNT] = 2000 + (Math.floor(t / 1000) % 7) * 10;
+    exact[CONNTRACK_MAX] = 262144;
+    // Counters are whole numbers; the rates above need not fit an interval.
+    for (let i = 0; i < v.length; i++) v[i] = Math.floor(exact[i]!);
+    n.timeMs = t - 0.05;
+    sink.context?.(n);
   }
 
   private stepDevice(dev: SimDevice, k: number, t: number, sink: SampleSink): void {
@@ -424,18 +517,22 @@ export class SimulateSource implements StatsSource {
       cur[p] = v;
       writeU64(values, p, v);
     }
+    dev.conntrackLow = 0;
     for (let j = 0; j < dev.schedules.length; j++) {
       const sch = dev.schedules[j]!;
       const p = sch.placed[sch.next];
       if (p !== undefined && k >= p.kFirst && k <= p.kLast) {
         cur[sch.pos]! += p.base + (k - p.kFirst < p.extra ? 1 : 0);
+        this.limitTraffic(dev, sch.stat);
       }
+      // Connections run out in the seconds before conntrack drops.
+      if (p !== undefined && sch.stat === 'conntrack_allowance_exceeded' && k >= p.kFirst - 30 && k <= p.kLast) dev.conntrackLow = 5 + Math.max(0, p.kFirst - k) * 40;
       writeU64(values, sch.pos, cur[sch.pos]!);
     }
     if (dev.gaugePos >= 0) {
       const g = Math.max(0, cur[dev.gaugePos]! + this.rng.int(-50, 50));
       cur[dev.gaugePos] = g;
-      writeU64(values, dev.gaugePos, g);
+      writeU64(values, dev.gaugePos, dev.conntrackLow > 0 ? dev.conntrackLow : g);
     }
     if (dev.totalResetsPos >= 0) writeU64(values, dev.totalResetsPos, cur[dev.totalResetsPos]!);
 

@@ -16,7 +16,8 @@ import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/samp
 import type { NodeContext } from '../sampling/context.js';
 import { CaptureStore, DEFAULT_CAPTURE_MEMORY_BYTES } from './captures.js';
 import { FlightRecorder, type Capture } from './flight-recorder.js';
-import { RecentBursts, type BurstRecord } from './recent-bursts.js';
+import { RecentBursts } from './recent-bursts.js';
+import type { BurstBasics } from '../aggregation/burst-record.js';
 import { SeriesRing } from './series.js';
 
 /** Per-tick series cover this much time at the configured interval (what /api/series may ask for). */
@@ -155,6 +156,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
               this.captures.add(c);
               for (const l of this.listeners) l.onCapture?.(c);
             },
+            onKept: (c) => this.captures.copied(c),
           });
   }
 
@@ -186,6 +188,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
 
   context(c: Readonly<NodeContext>): void {
     this.recorder?.context(c);
+    this.aggregator.context(c);
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) ls[i]!.onContext?.(c);
   }
@@ -283,8 +286,8 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
   }
 
   /** Bursts in progress, in the /api/bursts shape plus `open: true`. */
-  openBursts(f: { device?: string | undefined; stat?: string | undefined } = {}): (BurstRecord & { open: true })[] {
-    const out: (BurstRecord & { open: true })[] = [];
+  openBursts(f: { device?: string | undefined; stat?: string | undefined } = {}): (BurstBasics & { open: true })[] {
+    const out: (BurstBasics & { open: true })[] = [];
     for (const [device, d] of this.devices) {
       if (f.device !== undefined && f.device !== device) continue;
       for (const stat of d.stats.keys()) {
@@ -336,7 +339,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
   }
 }
 
-export function burstRecord(device: string, stat: string, b: OpenBurst): BurstRecord {
+export function burstRecord(device: string, stat: string, b: OpenBurst): BurstBasics {
   return { device, stat, start_ms: b.startMs, end_ms: b.endMs, duration_ms: b.endMs - b.startMs, increase: b.increase, peak_rate_per_second: b.peakRatePerSecond };
 }
 

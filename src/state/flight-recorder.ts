@@ -34,6 +34,8 @@ export class Tape {
   readonly cells: Float64Array;
   private head = 0;
   size = 0;
+  /** A row has been overwritten: the ring no longer holds everything since its start. */
+  private wrapped = false;
 
   constructor(
     readonly capacity: number,
@@ -55,8 +57,12 @@ export class Tape {
    */
   append(): number {
     const slot = (this.head + this.size) % this.capacity;
-    if (this.size < this.capacity) this.size++;
-    else this.head = (this.head + 1) % this.capacity;
+    if (this.size < this.capacity) {
+      this.size++;
+    } else {
+      this.head = (this.head + 1) % this.capacity;
+      this.wrapped = true;
+    }
     return slot;
   }
 
@@ -67,6 +73,11 @@ export class Tape {
 
   timeAt(i: number): number {
     return this.times[this.slot(i)]!;
+  }
+
+  /** Whether every row from time t on is still here: nothing at or after t has been overwritten. */
+  holdsFrom(t: number): boolean {
+    return !this.wrapped || (this.size > 0 && this.timeAt(0) <= t);
   }
 
   /** The oldest row index with time >= t, or with time > t when `after` (size when none). */
@@ -111,6 +122,8 @@ class DeviceTape {
   pending: { burst: CaptureBurst; dueMs: number }[] = [];
   /** Earliest due time in `pending` (Infinity when none): what each sample compares against. */
   nextDueMs = Number.POSITIVE_INFINITY;
+  /** Captures cut from this tape that may still read it (copied out when the device goes). */
+  captures: Capture[] = [];
   private layout: DeviceLayout | null = null;
   /** Layout position of each stat column; -1 where the layout has none. */
   private positions: Int32Array;
@@ -174,49 +187,82 @@ export interface CaptureBurst {
   readonly endMs: number;
 }
 
-/** A burst's samples and the node's counters around it; renders as a trace. */
+/** Rows copied out of a tape. */
+interface Rows {
+  times: Float64Array;
+  cells: Float64Array;
+}
+
+/**
+ * A burst's samples and the node's counters around it; renders as a trace.
+ * It reads the recorder's rings, which hold them for the recorder's span,
+ * and copies nothing while they do: a burst costs no memory of its own.
+ * Only when its device goes away are its rows copied out (the ring goes
+ * with the device). Past the span, its start has been overwritten and it is
+ * no longer available.
+ */
 export class Capture {
+  private copied: { device: Rows; node: Rows } | null = null;
+
   constructor(
     readonly burst: CaptureBurst,
     readonly fromMs: number,
     readonly toMs: number,
-    private readonly driver: string,
-    private readonly stats: readonly string[],
-    private readonly errorCodes: readonly string[],
-    private readonly device: { times: Float64Array; cells: Float64Array },
+    private readonly tape: DeviceTape,
+    private readonly nodeTape: Tape | null,
     private readonly nodeNames: readonly string[],
-    private readonly node: { times: Float64Array; cells: Float64Array },
   ) {}
 
-  /** Memory the capture holds, bytes. */
-  get bytes(): number {
-    return this.device.times.byteLength + this.device.cells.byteLength + this.node.times.byteLength + this.node.cells.byteLength;
+  /** Whether its samples are still on record: in the rings from its start on, or copied out. */
+  get available(): boolean {
+    return this.copied !== null || (this.tape.tape.holdsFrom(this.fromMs) && (this.nodeTape === null || this.nodeTape.holdsFrom(this.fromMs)));
   }
 
-  /** Device samples in the capture. */
-  get samples(): number {
-    return this.device.times.length;
+  /** Memory of its own (only once copied out), bytes. */
+  get bytes(): number {
+    const c = this.copied;
+    return c === null ? 0 : c.device.times.byteLength + c.device.cells.byteLength + c.node.times.byteLength + c.node.cells.byteLength;
+  }
+
+  /** Copies its rows out of the rings (its device is going away). */
+  keep(): void {
+    if (this.copied === null && this.available) this.copied = this.rows();
+  }
+
+  private rows(): { device: Rows; node: Rows } {
+    if (this.copied !== null) return this.copied;
+    return {
+      device: this.tape.tape.copy(this.fromMs, this.toMs),
+      node: this.nodeTape?.copy(this.fromMs, this.toMs) ?? { times: new Float64Array(0), cells: new Float64Array(0) },
+    };
   }
 
   /** The capture as trace lines (node lines before the device samples they precede), each ending in a newline. */
   *lines(): Generator<string> {
-    const width = this.stats.length + TRAFFIC_NAMES.length + 1;
+    const { device, node } = this.rows();
+    const stats = this.tape.stats;
+    const width = stats.length + TRAFFIC_NAMES.length + 1;
     const nodeWidth = this.nodeNames.length;
     const ctx: NodeContext = { timeMs: 0, names: this.nodeNames, values: new Float64Array(nodeWidth) };
-    const { times, cells } = this.device;
     let j = 0;
-    for (let i = 0; i < times.length; i++) {
-      const t = times[i]!;
-      for (; j < this.node.times.length && this.node.times[j]! <= t; j++) {
-        ctx.timeMs = this.node.times[j]!;
-        ctx.values.set(this.node.cells.subarray(j * nodeWidth, (j + 1) * nodeWidth));
+    for (let i = 0; i < device.times.length; i++) {
+      const t = device.times[i]!;
+      for (; j < node.times.length && node.times[j]! <= t; j++) {
+        ctx.timeMs = node.times[j]!;
+        ctx.values.set(node.cells.subarray(j * nodeWidth, (j + 1) * nodeWidth));
         const line = formatContextLine(ctx);
         if (line !== null) yield `${line}\n`;
       }
-      const row = cells.subarray(i * width, (i + 1) * width);
+      const row = device.cells.subarray(i * width, (i + 1) * width);
       const err = row[width - 1]!;
-      yield `${formatRecordedLine(t, this.burst.device, this.driver, err > 0 ? this.errorCodes[err - 1]! : null, this.stats, row.subarray(0, this.stats.length), row.subarray(this.stats.length, width - 1))}\n`;
+      const error = err > 0 ? this.tape.errorCodes[err - 1]! : null;
+      yield `${formatRecordedLine(t, this.burst.device, this.tape.driver, error, stats, row.subarray(0, stats.length), row.subarray(stats.length, width - 1))}\n`;
     }
+  }
+
+  /** Device samples in the capture (reads the rings). */
+  get samples(): number {
+    return this.rows().device.times.length;
   }
 
   /** The whole trace text (allocates the string). */
@@ -240,6 +286,8 @@ export interface FlightRecorderOptions {
   readonly isTracked: (stat: string) => boolean;
   /** Called with each capture once its post-burst samples are in (or the device or the run ended first). */
   readonly onCapture: (c: Capture) => void;
+  /** Called when a capture's rows were copied out of a ring that goes away (its memory is its own now). */
+  readonly onKept?: (c: Capture) => void;
 }
 
 export class FlightRecorder {
@@ -309,11 +357,16 @@ export class FlightRecorder {
     if (dueMs < tape.nextDueMs) tape.nextDueMs = dueMs;
   }
 
-  /** The device is gone: its pending captures are cut with what there is, and its ring is freed. */
+  /** The device is gone: its pending captures are cut with what there is, its captures copied out of its ring, and the ring freed. */
   deviceRemoved(device: string): void {
     const tape = this.tapes.get(device);
     if (tape === undefined) return;
     this.cut(tape, Number.POSITIVE_INFINITY);
+    for (const c of tape.captures) {
+      c.keep();
+      this.opts.onKept?.(c);
+    }
+    tape.captures = [];
     this.tapes.delete(device);
   }
 
@@ -334,10 +387,8 @@ export class FlightRecorder {
     if (tape === undefined) return null;
     const fromMs = burst.startMs - this.preMs;
     const toMs = burst.endMs + this.postMs;
-    const device = tape.tape.copy(fromMs, toMs);
-    if (device.times.length === 0) return null;
-    const node = this.nodeTape?.copy(fromMs, toMs) ?? { times: new Float64Array(0), cells: new Float64Array(0) };
-    return new Capture(burst, fromMs, toMs, tape.driver, tape.stats, [...tape.errorCodes], device, this.nodeNames, node);
+    if (tape.tape.size === 0) return null;
+    return new Capture(burst, fromMs, toMs, tape, this.nodeTape, this.nodeNames);
   }
 
   /** Cuts the device's captures due at nowMs (all of them for Infinity). */
@@ -347,7 +398,11 @@ export class FlightRecorder {
     tape.nextDueMs = tape.pending.reduce((m, p) => Math.min(m, p.dueMs), Number.POSITIVE_INFINITY);
     for (const p of ready) {
       const c = this.capture(p.burst);
-      if (c !== null) this.opts.onCapture(c);
+      if (c === null) continue;
+      // Those whose rows are overwritten no longer need copying out: the list stays short.
+      if (tape.captures.length >= 64) tape.captures = tape.captures.filter((x) => x.available);
+      tape.captures.push(c);
+      this.opts.onCapture(c);
     }
   }
 }

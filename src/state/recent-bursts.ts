@@ -1,20 +1,11 @@
 // The most recent finished bursts, for /api/bursts: a bounded ring in the
-// same shape `ethburst analyze --format json` prints.
+// same shape `ethburst analyze --format json` prints, plus each one's id.
 
 import type { BurstEvent } from '../aggregation/aggregator.js';
+import { burstRecord, type BurstRecord } from '../aggregation/burst-record.js';
 import { compareCodeUnits } from '../order.js';
 
-export interface BurstRecord {
-  /** Live only: the burst's number, stable for the life of the process (its capture is /api/bursts/{id}/trace). */
-  id?: number;
-  device: string;
-  stat: string;
-  start_ms: number;
-  end_ms: number;
-  duration_ms: number;
-  increase: number;
-  peak_rate_per_second: number;
-}
+export type { BurstRecord } from '../aggregation/burst-record.js';
 
 export class RecentBursts {
   private readonly ring: (BurstRecord | undefined)[];
@@ -28,16 +19,7 @@ export class RecentBursts {
   }
 
   add(e: Readonly<BurstEvent>): BurstRecord {
-    const r: BurstRecord = {
-      id: ++this.lastId,
-      device: e.device,
-      stat: e.stat,
-      start_ms: e.startMs,
-      end_ms: e.endMs,
-      duration_ms: e.durationMs,
-      increase: e.increase,
-      peak_rate_per_second: e.peakRatePerSecond,
-    };
+    const r: BurstRecord = { id: ++this.lastId, ...burstRecord(e) };
     this.ring[this.next] = r;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;

@@ -150,6 +150,6 @@ describe('records JSON.parse would accept but the trace format does not', () => 
     const path = file(`{"t": ${end - 300}, "device": "eth0", "stats": {"pps_allowance_exceeded": 1}}\n{"t": ${end}, "device": "eth0", "stats": {"pps_allowance_exceeded": 2}}\n`);
     const r = runCli(['analyze', path]);
     expect([r.status, r.stderr]).toEqual([0, '']);
-    expect(r.stdout.split('\n')[2]).toMatch(/^\+275760-09-12 23:59:59\.700\s+00:00:00\.000\s+300ms\s+eth0\s+pps_allowance_exceeded\s+1\s+3\.3$/);
+    expect(r.stdout.split('\n')[2]).toMatch(/^\+275760-09-12 23:59:59\.700\s+00:00:00\.000\s+300ms\s+eth0\s+pps_allowance_exceeded\s+1\s+3\.3\s+–\s+pps$/);
   });
 });

@@ -4,11 +4,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aggregator, type AggregatorOptions, type BurstEvent, type FailedReadEvent, type SecondEvent, type StatTotals, type TickEvent } from '../../src/aggregation/aggregator.js';
+import { Aggregator, countedBurst, type AggregatorOptions, type CountedBurst, type FailedReadEvent, type SecondEvent, type StatTotals, type TickEvent } from '../../src/aggregation/aggregator.js';
 import { makeLayout, type DeviceLayout, type Sample } from '../../src/sampling/sample.js';
 import { u64Store } from '../../src/sampling/u64.js';
 import type { StatQuantiles } from '../../src/commands/analyze.js';
-import type { BurstRecord } from '../../src/state/recent-bursts.js';
+import type { BurstBasics, BurstRecord } from '../../src/aggregation/burst-record.js';
 
 export type Rec =
   | { t: number; device?: string; stats: Record<string, number | string> }
@@ -17,7 +17,8 @@ export type Rec =
 
 export interface Collected {
   agg: Aggregator;
-  bursts: BurstEvent[];
+  /** What each burst counted (its context is tested in diagnosis.test.ts). */
+  bursts: CountedBurst[];
   seconds: SecondEvent[];
   ticks: TickEvent[];
   failed: FailedReadEvent[];
@@ -51,7 +52,7 @@ export function collect(agg: Aggregator): Collected {
     },
   };
   agg.addListener({
-    onBurst: (b) => c.bursts.push({ ...b }),
+    onBurst: (b) => c.bursts.push(countedBurst(b)),
     onSecond: (s) => c.seconds.push({ ...s }),
     onTick: (t) => c.ticks.push({ ...t }),
     onFailedRead: (f) => c.failed.push({ ...f }),
@@ -112,8 +113,13 @@ export function traceFile(lines: readonly (Rec | string)[], name = 'trace.jsonl'
   return path;
 }
 
-/** One burst as `analyze --format json` and `simulate --expected` print it: the /api/bursts record shape. */
+/** One burst as `analyze --format json` prints it: the /api/bursts record shape. */
 export type BurstJson = BurstRecord;
+
+/** What a burst counted, as `simulate --expected` prints it (analyze adds onset, learned onset, node counters and diagnosis). */
+export function basics(b: BurstBasics): BurstBasics {
+  return { device: b.device, stat: b.stat, start_ms: b.start_ms, end_ms: b.end_ms, duration_ms: b.duration_ms, increase: b.increase, peak_rate_per_second: b.peak_rate_per_second };
+}
 
 /** One (device, stat) of the "totals" that `analyze --format json` prints. */
 export interface TotalsJson {

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BurstEvent } from '../../src/aggregation/aggregator.js';
+import type { CountedBurst } from '../../src/aggregation/aggregator.js';
 import { feeder, runRecords, T0, type Rec } from './helpers.js';
 
 type Kind = 'inc' | 'same' | 'reset' | 'zero' | 'error';
@@ -57,7 +57,7 @@ function build(steps: readonly Step[], device = 'eth0'): { recs: Rec[]; solid: b
   return { recs, solid };
 }
 
-function key(b: BurstEvent): string {
+function key(b: CountedBurst): string {
   return `${b.device} ${b.stat} ${b.startMs} ${b.endMs} ${b.increase} ${b.peakRatePerSecond}`;
 }
 

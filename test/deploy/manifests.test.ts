@@ -107,7 +107,13 @@ describe('DaemonSet, Service, PodMonitor: the properties the issue requires', ()
     expect(pod['dnsPolicy']).toBe('ClusterFirstWithHostNet');
     expect(pod['hostPID']).toBeUndefined();
     expect(pod['hostIPC']).toBeUndefined();
-    expect(pod['volumes']).toBeUndefined();
+    // The one volume is the bounded emptyDir for burst captures, never a host path.
+    expect(pod['volumes']).toEqual([{ name: 'captures', emptyDir: { sizeLimit: '300Mi' } }]);
+    expect(c['volumeMounts']).toEqual([{ name: 'captures', mountPath: '/var/lib/ethburst/captures' }]);
+    const env = Object.fromEntries((c['env'] as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(env['ETHBURST_SERVE_CAPTURE_DIR']).toBe('/var/lib/ethburst/captures');
+    // The directory's cap fits inside the volume's limit with room for the file being written.
+    expect(Number(env['ETHBURST_SERVE_CAPTURE_DIR_MAX'])).toBeLessThan(300);
   });
 
   it('runs as 65534, non-root, read-only, no privilege escalation, all capabilities dropped', () => {

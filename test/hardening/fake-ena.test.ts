@@ -10,6 +10,7 @@ import { has, value } from '../helpers/exposition.js';
 import { until } from '../../src/harness/wait.js';
 import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
+import { u64ToNumber } from '../../src/sampling/u64.js';
 
 const script = shimScript;
 
@@ -37,6 +38,12 @@ describe.skipIf(!haveCc)(`fake ENA through the real native path ${skip}`, () => 
     // With an ENA device present, the virtio eth0 is not picked by default.
     expect(r.stdout).not.toMatch(/"device":"eth0"/);
     if (rec?.kind === 'sample') expect(rec.names).toEqual(enaStatNames({ queues: 4 }));
+    // ENA's traffic comes from the same GSTATS read: the sums of its per-queue counters (the fake ENA has no sysfs entry to ask).
+    if (rec?.kind === 'sample') {
+      const sum = (suffix: string) => rec.names.reduce((n, name, i) => (/^queue_\d+_/.test(name) && name.replace(/^queue_\d+_/, '') === suffix ? n + u64ToNumber(rec.values[2 * i]!, rec.values[2 * i + 1]!) : n), 0);
+      expect([...rec.traffic]).toEqual([sum('rx_cnt'), sum('tx_cnt'), sum('rx_bytes'), sum('tx_bytes')]);
+      expect(sum('rx_cnt')).toBeGreaterThan(0);
+    }
   });
 
   it('a bogus all-zero read (failed admin command) makes no phantom burst and never shows as a zero counter', async () => {

@@ -41,12 +41,14 @@ type Obj = Record<string, unknown>;
 
 interface PodSpec {
   hostNetwork?: boolean;
+  volumes?: { name: string; emptyDir?: { sizeLimit?: string }; [kind: string]: unknown }[];
   securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
   containers: {
     name: string;
     args?: string[];
     command?: string[];
     env?: { name: string; value?: string }[];
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
     resources?: { limits?: { memory?: string } };
     securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
   }[];
@@ -71,6 +73,14 @@ function runFlags(pod: PodSpec, listen: string, apiListen: string): { flags: str
   if (sc.allowPrivilegeEscalation === false) flags.push('--security-opt=no-new-privileges');
   // RuntimeDefault is the runtime's default seccomp profile: podman applies its own unless told otherwise.
   if (psc.seccompProfile?.type !== undefined && psc.seccompProfile.type !== 'RuntimeDefault') throw new Error('seccomp profile not translated');
+  // An emptyDir is a fresh, world-writable directory of the pod: a tmpfs of its size limit here.
+  for (const m of c.volumeMounts ?? []) {
+    const v = (pod.volumes ?? []).find((x) => x.name === m.name);
+    if (!v?.emptyDir || Object.keys(v).length !== 2) throw new Error(`volume ${m.name}: only emptyDir is translated`);
+    const size = /^(\d+)Mi$/.exec(v.emptyDir.sizeLimit ?? '');
+    if (!size) throw new Error(`volume ${m.name}: an emptyDir needs a sizeLimit in Mi`);
+    flags.push('--mount', `type=tmpfs,destination=${m.mountPath},tmpfs-size=${size[1]}m,tmpfs-mode=1777${m.readOnly ? ',ro' : ''}`);
+  }
   const mem = c.resources?.limits?.memory;
   if (mem) {
     const m = /^(\d+)Mi$/.exec(mem);

@@ -116,6 +116,9 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(cells[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\dZ$/);
       expect(cells[5]).toBe('30,000');
       expect(cells[4]).toMatch(/^1\.[5-7] s$/);
+      // The simulated interface carried the pps limit's traffic when the drops began (simulate.ts: 400k packets/s and its own).
+      expect(cells[7]).toMatch(/^4\d\d(\.\d)?k pkt\/s$/);
+      expect(cells[8]).toBe('pps');
 
       await finished.first().click();
       await expect.poll(() => page.locator(`${card(DEVICE, STAT)}.selected .live-btn:not([hidden])`).count(), { timeout: 5000 }).toBe(1);
@@ -125,8 +128,17 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
         return Number(root.dataset['bursts']);
       }, card(DEVICE, STAT));
       expect(zoomedSpan).toBeGreaterThanOrEqual(1);
+      // Its capture opens under the table: the diagnosis, and a 100 ms chart of the samples around it.
+      await page.locator('#capture-chart[data-state="ready"]').waitFor({ timeout: 10_000 });
+      expect(await page.locator('#capture-title').textContent()).toMatch(new RegExp(`^Burst 1: ${DEVICE} ${STAT}, `));
+      expect(await page.locator('#capture-summary').textContent()).toMatch(/^The instance's packets-per-second allowance at 4\d\d,\d{3} packets\/s on eth0: 30,000 packets dropped in 1\.\d s\.$/);
+      expect(await page.locator('#capture-remedy').textContent()).toMatch(/^What to change: Send fewer, larger packets/);
+      // Everything since serve started (7 s before the burst; a capture reaches back 30 s), the burst and the 2 s gap after it, at 100 ms.
+      expect(Number(await page.locator('#capture-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(100);
+      expect(await page.locator('#capture-note a').getAttribute('href')).toBe('/api/bursts/1/trace');
       await page.waitForTimeout(400);
       await page.screenshot({ path: artifactPath('page-1-device-zoomed.png'), fullPage: true });
+      await page.locator('#capture').screenshot({ path: artifactPath('page-burst-capture.png') });
       await page.locator(`${card(DEVICE, STAT)} .live-btn`).click();
       expect(await page.locator(`${card(DEVICE, STAT)} .live-btn`).isHidden()).toBe(true);
 

@@ -51,8 +51,11 @@ describe('flight recorder', () => {
     for (const b of bursts) {
       const c = captures.find((x) => x.burst.id === b.id)!;
       expect([c.fromMs, c.toMs]).toEqual([b.start_ms - 30_000, b.end_ms + 30_000]);
-      const lines = c.text().trimEnd().split('\n').map((l) => JSON.parse(l) as { t: number; device?: string });
+      const all = c.text().trimEnd().split('\n').map((l) => JSON.parse(l) as { t: number; device?: string; node?: object });
+      // The burst's device, and the node's counters of the same ticks (the simulator's stand-in for /proc/net/snmp).
+      const lines = all.filter((l) => l.node === undefined);
       expect(lines.every((l) => l.device === b.device)).toBe(true);
+      expect(all.length - lines.length).toBeGreaterThanOrEqual(lines.length - 1);
       // Whole ticks from the edge of the capture (or of the recording) on both sides.
       expect(lines[0]!.t).toBeGreaterThanOrEqual(Math.max(START, c.fromMs));
       expect(lines[0]!.t).toBeLessThan(Math.max(START, c.fromMs) + 100);
@@ -74,29 +77,35 @@ describe('flight recorder', () => {
     const sim = new SimulateSource({ devices: 3, startMs: START, durationMs: 600_000, seed: 2 });
     let afterFirstTick = 0;
     for (let k = 0; sim.step(registry); k++) if (k === 0) afterFirstTick = registry.recorder!.bytes;
-    // 3 devices × (600 + 16 rows) × (time + 6 stats + 4 traffic + error) doubles.
-    expect(afterFirstTick).toBe(3 * 616 * 12 * 8);
+    // 3 devices × (600 + 16 rows) × (time + 6 stats + 4 traffic + error) doubles, and the node's (time + 14 counters).
+    expect(afterFirstTick).toBe(3 * 616 * 12 * 8 + 616 * 15 * 8);
     expect(registry.recorder!.bytes).toBe(afterFirstTick);
     expect(registry.recorder!.deviceBytes('eth0')).toBe(616 * 12 * 8);
   });
 
-  it('keeps captures within their memory budget, newest first', () => {
+  it('costs no memory per capture while the rings hold it; past the span it is gone, and a departed device’s are copied out', () => {
     const script = Array.from({ length: 40 }, (_, i) => ({ device: 'eth0', stat: PPS, startMs: START + 10_000 + i * 5000, durationMs: 300, packets: 100 + i }));
-    const { registry, captures } = run({ devices: 1, durationMs: 230_000, script, events: false, recorder: { preMs: 1000, postMs: 1000, captureMemoryBytes: 64 * 1024 } });
+    const { registry, captures } = run({ devices: 1, durationMs: 230_000, script, events: false, recorder: { spanMs: 60_000, preMs: 1000, postMs: 1000 } });
     expect(captures).toHaveLength(40);
     const store = registry.captures;
-    expect(store.bytes).toBeLessThanOrEqual(64 * 1024);
-    expect(store.added).toBe(40);
-    expect(store.evicted).toBe(40 - store.size);
-    expect(store.size).toBeGreaterThan(1);
-    // The newest are the ones kept.
-    for (let id = 40; id > 40 - store.size; id--) expect(store.get(id)).toBeDefined();
-    expect(store.get(40 - store.size)).toBeUndefined();
-    // A capture bigger than the whole budget still stays, alone.
-    const tiny = new CaptureStore(1);
-    tiny.add(captures[0]!);
-    tiny.add(captures[1]!);
-    expect([tiny.size, tiny.get(captures[1]!.burst.id) === captures[1]]).toEqual([1, true]);
+    expect([store.size, store.bytes, store.evicted]).toEqual([40, 0, 0]);
+    // A 60 s span is 616 rows, back to 168.4 s at the end (230 s): the captures
+    // starting after that (bursts 33 to 40: 1 s before 170, 175, ... 205 s) are readable, the older ones not.
+    const readable = captures.filter((c) => c.available).map((c) => c.burst.id);
+    expect(readable).toEqual([33, 34, 35, 36, 37, 38, 39, 40]);
+    const newest = captures.at(-1)!;
+    const text = newest.text();
+    // The device goes away: its ring is freed, its readable captures keep their rows.
+    registry.deviceRemoved('eth0', START + 231_000);
+    expect(newest.available).toBe(true);
+    expect(newest.text()).toBe(text);
+    expect(store.bytes).toBe(captures.filter((c) => c.available).reduce((n, c) => n + c.bytes, 0));
+    expect(store.bytes).toBeGreaterThan(0);
+    expect(captures[0]!.bytes).toBe(0);
+    // Only the last 1000 are kept, and copied-out ones within their budget.
+    const few = new CaptureStore(1024 * 1024, 3);
+    for (const c of captures.slice(0, 5)) few.add(c);
+    expect([few.size, few.evicted, few.get(1), few.get(5) === captures[4]]).toEqual([3, 2, undefined, true]);
   });
 });
 
