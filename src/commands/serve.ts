@@ -87,7 +87,7 @@ export default defineCommand({
     'recorder-span': { type: 'duration', default: '15m', min: 0, max: 24 * 3_600_000, help: 'history the flight recorder keeps of every device and the node, in memory (0: no recorder, no captures)' },
     'capture-before': { type: 'duration', default: '30s', min: 0, max: 3_600_000, help: "a burst's capture starts this long before it" },
     'capture-after': { type: 'duration', default: '30s', min: 0, max: 3_600_000, help: '... and ends this long after it' },
-    'capture-memory': { type: 'int', default: '32', min: 1, max: 65_536, valueName: 'MiB', help: 'memory for captures kept for /api/bursts/{id}/trace; the oldest go first' },
+    'capture-memory': { type: 'int', default: '32', min: 1, max: 65_536, valueName: 'MiB', help: 'memory for the captures of devices that went away (copied out of their rings); the oldest go first' },
     'capture-dir': { type: 'string', valueName: 'DIR', help: 'also write every capture to DIR as a trace file (DIR must exist and be writable)' },
     'capture-dir-max': { type: 'int', default: '256', min: 1, max: 1_048_576, valueName: 'MiB', help: 'size cap of --capture-dir; the oldest captures are deleted first' },
     compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },

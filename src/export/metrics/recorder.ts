@@ -36,8 +36,8 @@ export function recorderMetrics({ registry, opts }: MetricsContext): CollectedMe
   return [
     new CollectedMetric(RECORDER_BYTES, 'Memory the flight recorder holds: the last minutes of every device and of the node, preallocated per device', 'gauge', [], whenRecording(() => rec!.bytes)),
     new CollectedMetric(CAPTURES, 'Burst captures cut (the samples around a finished burst)', 'counter', [], whenRecording(() => caps.added)),
-    new CollectedMetric(CAPTURES_EVICTED, 'Burst captures dropped from memory, oldest first, to stay within the capture memory limit', 'counter', [], whenRecording(() => caps.evicted)),
-    new CollectedMetric(CAPTURE_MEMORY_BYTES, 'Memory the burst captures kept for /api/bursts/{id}/trace hold', 'gauge', [], whenRecording(() => caps.bytes)),
+    new CollectedMetric(CAPTURES_EVICTED, 'Burst captures no longer served, oldest first: beyond the last 1000, or beyond the memory limit for copied-out ones', 'counter', [], whenRecording(() => caps.evicted)),
+    new CollectedMetric(CAPTURE_MEMORY_BYTES, 'Memory of burst captures copied out of the rings of devices that went away (captures otherwise read the rings and hold nothing)', 'gauge', [], whenRecording(() => caps.bytes)),
     new CollectedMetric(CAPTURE_DIR_BYTES, 'Bytes of burst captures in --capture-dir', 'gauge', [], whenDir((d) => d.bytes)),
     new CollectedMetric(CAPTURE_FILES_WRITTEN, 'Burst captures written to --capture-dir', 'counter', [], whenDir((d) => d.written)),
     new CollectedMetric(CAPTURE_FILES_DELETED, 'Burst captures deleted from --capture-dir to stay under its size cap', 'counter', [], whenDir((d) => d.deleted)),
