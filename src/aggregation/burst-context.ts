@@ -7,7 +7,7 @@
 // in /api/bursts and in `ethburst analyze`.
 
 import type { NodeContext } from '../sampling/context.js';
-import type { DeviceLayout, Sample } from '../sampling/sample.js';
+import { sameNames, type DeviceLayout, type Sample } from '../sampling/sample.js';
 import { CONNTRACK_AVAILABLE } from './stat-policy.js';
 import type { Onset } from './diagnosis.js';
 
@@ -162,8 +162,3 @@ export class OnsetTrack {
   }
 }
 
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -23,6 +23,13 @@ export function makeLayout(generation: number, names: readonly string[]): Device
   return { generation, names, index };
 }
 
+/** Whether two name lists are the same, in the same order (a layout, a trace's node counters). */
+export function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** What ETHTOOL_GDRVINFO says about a device. */
 export interface DeviceInfo {
   readonly name: string;

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, errnoCode } from '../errors.js';
 import type { NodeContext } from '../sampling/context.js';
-import { makeLayout, unknownTraffic, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
+import { makeLayout, sameNames, unknownTraffic, type DeviceLayout, type Sample, type SampleSink, type StatsSource } from '../sampling/sample.js';
 import { parseTraceLine, TraceSyntaxError, type TraceRecord } from './trace.js';
 
 export interface ReplayOptions {
@@ -255,11 +255,6 @@ export class ReplaySource implements StatsSource {
   }
 }
 
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 let codeToErrno: Map<string, number> | undefined;
 

@@ -13,7 +13,7 @@
 
 import { CONNTRACK_AVAILABLE, ALLOWANCE_STATS } from '../aggregation/stat-policy.js';
 import { TRAFFIC_NAMES, type NodeContext } from '../sampling/context.js';
-import type { DeviceLayout, Sample } from '../sampling/sample.js';
+import { sameNames, type DeviceLayout, type Sample } from '../sampling/sample.js';
 import { formatContextLine, formatRecordedLine } from '../sources/trace.js';
 
 export const DEFAULT_RECORDER_SPAN_MS = 15 * 60_000;
@@ -260,11 +260,6 @@ export class Capture {
     }
   }
 
-  /** Device samples in the capture (reads the rings). */
-  get samples(): number {
-    return this.rows().device.times.length;
-  }
-
   /** The whole trace text (allocates the string). */
   text(): string {
     let out = '';
@@ -407,6 +402,3 @@ export class FlightRecorder {
   }
 }
 
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
