@@ -108,10 +108,14 @@ export class NodeHistory {
 
   /** Copies the newest node reading taken at or before t into `out` (NaN when none is kept). */
   at(t: number, out: Float64Array): void {
-    let best = -1;
-    for (let i = 0; i < HISTORY; i++) {
-      const ti = this.times[i]!;
-      if (ti <= t && (best < 0 || ti > this.times[best]!)) best = i;
+    // Nearly always the newest reading: a tick's samples follow its node read.
+    const last = (this.next + HISTORY - 1) % HISTORY;
+    let best = this.times[last]! <= t ? last : -1;
+    if (best < 0) {
+      for (let i = 0; i < HISTORY; i++) {
+        const ti = this.times[i]!;
+        if (ti <= t && (best < 0 || ti > this.times[best]!)) best = i;
+      }
     }
     const n = this.names.length;
     for (let k = 0; k < out.length; k++) out[k] = best >= 0 && k < n ? this.values[best * n + k]! : Number.NaN;
@@ -130,6 +134,7 @@ export class OnsetTrack {
   startNode = new Float64Array(0);
   endNode = new Float64Array(0);
   private readonly recent = new Float64Array(LEARNED_ONSETS);
+  private readonly sorted = new Float64Array(LEARNED_ONSETS);
   private recentCount = 0;
   private recentNext = 0;
 
@@ -141,12 +146,20 @@ export class OnsetTrack {
     }
   }
 
-  /** Median of the last onsets, or NaN before MIN_LEARNED_ONSETS of them (allocates a little; once per burst). */
+  /** Median of the last onsets, or NaN before MIN_LEARNED_ONSETS of them. */
   learned(): number {
-    if (this.recentCount < MIN_LEARNED_ONSETS) return Number.NaN;
-    const v = Array.from(this.recent.subarray(0, this.recentCount)).sort((a, b) => a - b);
-    const m = v.length >> 1;
-    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+    const n = this.recentCount;
+    if (n < MIN_LEARNED_ONSETS) return Number.NaN;
+    const v = this.sorted;
+    // Insertion sort of at most 16 values, in place: no array per burst.
+    for (let i = 0; i < n; i++) {
+      const x = this.recent[i]!;
+      let j = i;
+      for (; j > 0 && v[j - 1]! > x; j--) v[j] = v[j - 1]!;
+      v[j] = x;
+    }
+    const m = n >> 1;
+    return n % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
   }
 
   /** Onsets learned from so far. */

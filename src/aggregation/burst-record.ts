@@ -38,14 +38,16 @@ export interface BurstRecord extends BurstBasics {
 
 const NODE_GAUGES = new Set(NODE_COUNTERS.filter((c) => c.type === 'gauge').map((c) => c.name));
 
-const known = (v: number): number | null => (Number.isFinite(v) ? +v.toFixed(1) : null);
+/** To 0.1, or null when not known (Math.round, not toFixed: this runs a few times per burst and toFixed is slow). */
+const known = (v: number): number | null => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
 
 /** What a burst counted, in the documented order. */
 export function burstBasics(e: Readonly<CountedBurst>): BurstBasics {
   return { device: e.device, stat: e.stat, start_ms: e.startMs, end_ms: e.endMs, duration_ms: e.durationMs, increase: e.increase, peak_rate_per_second: e.peakRatePerSecond };
 }
 
-export function burstRecord(e: Readonly<BurstEvent>): BurstRecord {
+/** The burst as JSON; live, with its `id` first (undefined offline, which JSON leaves out). */
+export function burstRecord(e: Readonly<BurstEvent>, id?: number): BurstRecord {
   const node: Record<string, number> = {};
   for (let i = 0; i < e.nodeNames.length; i++) {
     const v = e.nodeIncrease[i]!;
@@ -53,8 +55,16 @@ export function burstRecord(e: Readonly<BurstEvent>): BurstRecord {
     // Gauges (the conntrack table's fill) do not "rise during" a burst in a sense worth a number here.
     if (Number.isFinite(v) && !NODE_GAUGES.has(name)) node[name] = v;
   }
+  // One literal of one shape, no spreads: this runs for every burst.
   return {
-    ...burstBasics(e),
+    id,
+    device: e.device,
+    stat: e.stat,
+    start_ms: e.startMs,
+    end_ms: e.endMs,
+    duration_ms: e.durationMs,
+    increase: e.increase,
+    peak_rate_per_second: e.peakRatePerSecond,
     onset: {
       rx_packets_per_second: known(e.onset.rxPacketsPerSecond),
       tx_packets_per_second: known(e.onset.txPacketsPerSecond),

@@ -242,6 +242,14 @@ function writeU64(values: Uint32Array, i: number, v: number): void {
   values[2 * i + 1] = (v - lo) / TWO_32;
 }
 
+/** Adds n (rounded) to a device's counter at a layout position (-1: the layout has none). */
+function addTraffic(dev: SimDevice, pos: number, n: number): void {
+  if (pos < 0) return;
+  const v = dev.cur[pos]! + Math.round(n);
+  dev.cur[pos] = v;
+  writeU64(dev.view.values, pos, v);
+}
+
 export class SimulateSource implements StatsSource {
   readonly intervalMs: number;
   readonly startMs: number;
@@ -418,25 +426,18 @@ export class SimulateSource implements StatsSource {
   private limitTraffic(dev: SimDevice, stat: string): void {
     const dt = this.intervalMs / 1000;
     const q = dev.queue0;
-    const cur = dev.cur;
-    const add = (pos: number, n: number): void => {
-      if (pos >= 0) {
-        cur[pos] = cur[pos]! + Math.round(n);
-        writeU64(dev.view.values, pos, cur[pos]);
-      }
-    };
     if (stat === 'pps_allowance_exceeded' || stat === 'linklocal_allowance_exceeded') {
       const pps = (stat === 'pps_allowance_exceeded' ? ONSET_PPS + ONSET_PPS_PER_DEVICE * dev.index : ONSET_PPS / 10) * dt;
-      add(q.rxCnt, pps / 2);
-      add(q.txCnt, pps / 2);
-      add(q.rxBytes, (pps / 2) * 120);
-      add(q.txBytes, (pps / 2) * 120);
+      addTraffic(dev, q.rxCnt, pps / 2);
+      addTraffic(dev, q.txCnt, pps / 2);
+      addTraffic(dev, q.rxBytes, (pps / 2) * 120);
+      addTraffic(dev, q.txBytes, (pps / 2) * 120);
     } else if (stat === 'bw_in_allowance_exceeded' || stat === 'bw_out_allowance_exceeded') {
       const bytes = (ONSET_BITS / 8) * dt;
       const rx = stat === 'bw_in_allowance_exceeded';
-      add(rx ? q.rxBytes : q.txBytes, bytes);
+      addTraffic(dev, rx ? q.rxBytes : q.txBytes, bytes);
       // Jumbo frames: bandwidth, not packets, is what runs out.
-      add(rx ? q.rxCnt : q.txCnt, bytes / 8500);
+      addTraffic(dev, rx ? q.rxCnt : q.txCnt, bytes / 8500);
     }
   }
 

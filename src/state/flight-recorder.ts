@@ -124,6 +124,8 @@ class DeviceTape {
   nextDueMs = Number.POSITIVE_INFINITY;
   /** Captures cut from this tape that may still read it (copied out when the device goes). */
   captures: Capture[] = [];
+  /** Length of `captures` at which those no longer available are dropped (doubles with what stays: amortised O(1) per capture). */
+  trimAt = 64;
   private layout: DeviceLayout | null = null;
   /** Layout position of each stat column; -1 where the layout has none. */
   private positions: Int32Array;
@@ -395,7 +397,10 @@ export class FlightRecorder {
       const c = this.capture(p.burst);
       if (c === null) continue;
       // Those whose rows are overwritten no longer need copying out: the list stays short.
-      if (tape.captures.length >= 64) tape.captures = tape.captures.filter((x) => x.available);
+      if (tape.captures.length >= tape.trimAt) {
+        tape.captures = tape.captures.filter((x) => x.available);
+        tape.trimAt = Math.max(64, 2 * tape.captures.length);
+      }
       tape.captures.push(c);
       this.opts.onCapture(c);
     }

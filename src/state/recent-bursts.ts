@@ -19,7 +19,7 @@ export class RecentBursts {
   }
 
   add(e: Readonly<BurstEvent>): BurstRecord {
-    const r: BurstRecord = { id: ++this.lastId, ...burstRecord(e) };
+    const r = burstRecord(e, ++this.lastId);
     this.ring[this.next] = r;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
