@@ -96,7 +96,11 @@ const char* ProcFile::Read(int64_t now_mono_ns) {
       return nullptr;
     }
     len += static_cast<size_t>(r);
-    if (r == 0 || len == buf_.size() - 1) break;
+    // A read shorter than asked is the end: every file read here (a sysfs
+    // attribute, a single_open procfs file, a sysctl) is generated whole by
+    // one show() per read, so asking again would only generate it again.
+    if (r == 0 || len == buf_.size() - 1 || static_cast<size_t>(r) < buf_.size() - 1 - (len - static_cast<size_t>(r)))
+      break;
   }
   buf_[len] = '\0';
   return buf_.data();

@@ -159,9 +159,11 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     if (!d->removed.load(std::memory_order_relaxed) && !d->vanished && deadline >= d->next_due_ns) due++;
   }
   ring_.WriteTick(seq, deadline, lateness, missed, due);
-  // The node's counters once per tick in which any device is read, ahead of
-  // the samples they explain.
-  if (due > 0 && node_.size() > 0) {
+  // The node's counters once per tick in which any device is read (at most
+  // every kNodeEveryNs), ahead of the samples they explain.
+  if (due > 0 && node_.size() > 0 && deadline >= node_due_ns_) {
+    // On the tick grid: a 10 ms sampler reads them every 10th tick.
+    node_due_ns_ = deadline + kNodeEveryNs - interval_ns_ / 2;
     int64_t c0 = Now(CLOCK_MONOTONIC);
     node_.Read(c0, node_values_.data());
     int64_t c1 = Now(CLOCK_MONOTONIC);

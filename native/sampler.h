@@ -123,6 +123,11 @@ class Sampler {
   std::vector<std::string> scratch_names_;
   NodeContext node_;
   std::vector<uint64_t> node_values_;
+  // The node's counters are read at most this often, whatever the tick:
+  // /proc/net/snmp sums per-CPU counters over every possible CPU, and 100 ms
+  // is the resolution a burst's context needs. Each record carries its time.
+  static constexpr int64_t kNodeEveryNs = 100'000'000;
+  int64_t node_due_ns_ = 0;
   std::vector<std::string> traffic_files_;
   uint64_t traffic_[kTrafficValues] = {};
 
