@@ -29,6 +29,17 @@
 //   AT latency MS                       every GSTATS takes MS from now on (0: none)
 //   AT queues N | AT phc on|off         layout change
 //   AT gone | AT back                   every call ENODEV / answering again
+//   AT limit STAT RATE [BUCKET_MS]      from AT on, STAT counts the real traffic
+//                                       over RATE (a token bucket of BUCKET_MS of
+//                                       RATE, default 300): pps and linklocal
+//                                       count packets both ways, bw_in received
+//                                       bits, bw_out sent bits. RATE 0: off
+//
+// A name that is also a real interface (a veth the test made) is an overlay:
+// its queue 0 packet and byte counters are the interface's own (sysfs,
+// read at each GSTATS), so traffic the test sends shows as the device's, and
+// `limit` turns that traffic into drops. Unlike a real ENA, the packets over
+// the limit still pass: the onset ethburst measures is the offered rate.
 //
 // The stat names mirror src/aggregation/ena-stats.ts enaStatNames() with its defaults
 // (driver 2.16+, all six customer metrics, SRD, no XDP TX queues); a test
@@ -47,6 +58,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_DEVS 16
 #define MAX_ACTIONS 256
@@ -97,7 +109,7 @@ static const char *RXQ[] = {"cnt",        "bytes",           "rx_copybreak_pkt",
 // Admin-queue stat positions in ADMIN[].
 enum { A_ABORTED = 0, A_SUBMITTED, A_COMPLETED, A_OUT_OF_SPACE, A_NO_COMPLETION };
 
-enum kind { K_BURST, K_ADD, K_ZERO, K_RESET, K_ERRNO, K_LATENCY, K_QUEUES, K_PHC, K_GONE, K_BACK, K_REFRESH };
+enum kind { K_BURST, K_ADD, K_ZERO, K_RESET, K_ERRNO, K_LATENCY, K_QUEUES, K_PHC, K_GONE, K_BACK, K_REFRESH, K_LIMIT };
 
 struct action {
   double at_ms;
@@ -111,8 +123,22 @@ struct burst {
   double packets, duration_ms, start_ms, added;
 };
 
+// rx_packets, tx_packets, rx_bytes, tx_bytes: the order of TRAFFIC_NAMES.
+static const char *REAL[] = {"rx_packets", "tx_packets", "rx_bytes", "tx_bytes"};
+
+struct limit {
+  double rate, bucket_ms, tokens;
+  int on;
+};
+
 struct dev {
   char name[IFNAMSIZ];
+  // Overlay of a real interface: its counters at the last GSTATS, and when.
+  int real;
+  uint64_t real_now[4], real_prev[4];
+  double real_prev_ms;
+  int real_seen;
+  struct limit limits[5];
   int queues, phc, gone, customer;
   char version[32];
   uint64_t allowance[5];
@@ -269,11 +295,17 @@ static void load_script(struct dev *d, const char *path) {
     } else if (!strcmp(k, "refresh")) {
       a->kind = K_REFRESH;
       a->a = atof(w[2]);
+    } else if (!strcmp(k, "limit")) {
+      a->kind = K_LIMIT;
+      a->stat = stat_index(w[2]);
+      a->a = atof(w[3]);
+      a->b = n > 4 ? atof(w[4]) : 300;
+      if (a->stat >= 5 || a->stat == 3) a->stat = -1;  // conntrack and admin stats have no traffic limit
     } else {
       fprintf(stderr, "fake-ena: %s:%d: unknown action %s\n", path, lineno, k);
       continue;
     }
-    if ((a->kind == K_BURST || a->kind == K_ADD) && a->stat < 0) {
+    if ((a->kind == K_BURST || a->kind == K_ADD || a->kind == K_LIMIT) && a->stat < 0) {
       fprintf(stderr, "fake-ena: %s:%d: unknown stat %s\n", path, lineno, w[2]);
       continue;
     }
@@ -305,6 +337,9 @@ static void init(void) {
     d->available = 50000;
     snprintf(d->version, sizeof(d->version), "%s", "2.16.0g");
     if (eq) load_script(d, eq + 1);
+    char probe[96];
+    snprintf(probe, sizeof(probe), "/sys/class/net/%s/statistics", d->name);
+    d->real = access(probe, F_OK) == 0;
     build_layout(d);
     n_devs++;
   }
@@ -374,6 +409,14 @@ static void advance(struct dev *d) {
       case K_REFRESH:
         d->refresh_ms = a->a;
         break;
+      case K_LIMIT: {
+        struct limit *l = &d->limits[a->stat];
+        l->rate = a->a;
+        l->bucket_ms = a->b;
+        l->tokens = a->a * a->b / 1000;
+        l->on = a->a > 0;
+        break;
+      }
     }
   }
   int live = 0;
@@ -388,6 +431,51 @@ static void advance(struct dev *d) {
     if (b->added < b->packets) d->bursts[live++] = *b;
   }
   d->n_bursts = live;
+}
+
+static int read_u64(const char *dev, const char *stat, uint64_t *out) {
+  char path[128];
+  snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", dev, stat);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  unsigned long long v = 0;
+  int ok = fscanf(f, "%llu", &v) == 1;
+  fclose(f);
+  if (!ok) return -1;
+  *out = (uint64_t)v;
+  return 0;
+}
+
+// An overlay reads the interface's counters, and each limit turns what the
+// interface carried since the last read beyond its rate into drops.
+static void read_real(struct dev *d) {
+  if (!d->real) return;
+  for (int i = 0; i < 4; i++) read_u64(d->name, REAL[i], &d->real_now[i]);
+  double t = (mono_ns() - d->t0_ns) / 1e6;
+  if (d->real_seen) {
+    double dt = (t - d->real_prev_ms) / 1000;
+    double packets = (double)(d->real_now[0] - d->real_prev[0]) + (double)(d->real_now[1] - d->real_prev[1]);
+    double rx_bits = 8.0 * (double)(d->real_now[2] - d->real_prev[2]);
+    double tx_bits = 8.0 * (double)(d->real_now[3] - d->real_prev[3]);
+    for (int s = 0; s < 5; s++) {
+      struct limit *l = &d->limits[s];
+      if (!l->on) continue;
+      double used = s == 0 ? rx_bits : s == 1 ? tx_bits : packets;
+      double cap = l->rate * l->bucket_ms / 1000;
+      l->tokens += l->rate * dt;
+      if (l->tokens > cap) l->tokens = cap;
+      l->tokens -= used;
+      if (l->tokens < 0) {
+        // Counted in packets: bits over a bandwidth limit, in 1,500-byte packets.
+        double over = -l->tokens;
+        d->allowance[s] += (uint64_t)(s <= 1 ? over / 12000 + 0.5 : over + 0.5);
+        l->tokens = 0;
+      }
+    }
+  }
+  memcpy(d->real_prev, d->real_now, sizeof(d->real_now));
+  d->real_prev_ms = t;
+  d->real_seen = 1;
 }
 
 // The device publishes its customer metrics at its own pace: at every read,
@@ -421,6 +509,14 @@ static uint64_t value_of(struct dev *d, const char *name, int zero) {
   int q;
   char rest[ETH_GSTRING_LEN];
   if (sscanf(name, "queue_%d_%31s", &q, rest) == 2) {
+    if (d->real) {
+      if (q != 0) return 0;
+      if (!strcmp(rest, "rx_cnt")) return d->real_now[0];
+      if (!strcmp(rest, "tx_cnt")) return d->real_now[1];
+      if (!strcmp(rest, "rx_bytes")) return d->real_now[2];
+      if (!strcmp(rest, "tx_bytes")) return d->real_now[3];
+      return 0;
+    }
     if (!strcmp(rest, "tx_cnt") || !strcmp(rest, "rx_cnt")) return d->calls * (uint64_t)(q + 1);
     if (!strcmp(rest, "tx_bytes") || !strcmp(rest, "rx_bytes")) return d->calls * (uint64_t)(q + 1) * 1500;
   }
@@ -483,6 +579,7 @@ static int answer(struct dev *d, void *data) {
         zero = 1;
       }
       d->calls++;
+      read_real(d);
       refresh(d);
       if (!fail && (uint32_t)d->n_names != st->n_stats && !old_kernel) {
         st->n_stats = 0;  // what a fixed kernel answers to a stale count
