@@ -2,13 +2,14 @@
 // a virtual clock (a stand-in for ENA: real drops cannot be caused here).
 
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js';
 import { CaptureDir, listCaptureFiles } from '../../src/export/capture-dir.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type LogFields, type Logger } from '../../src/log.js';
 import { ReplaySource } from '../../src/sources/replay.js';
 import { SimulateSource, type SimBurst } from '../../src/sources/simulate.js';
 import { CaptureStore } from '../../src/state/captures.js';
@@ -16,6 +17,19 @@ import { DeviceRegistry } from '../../src/state/device-registry.js';
 import type { Capture } from '../../src/state/flight-recorder.js';
 
 const START = 1_764_000_000_000;
+
+/** Whether this process may mount a tmpfs (root, outside a locked-down container). */
+function canMountTmpfs(): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'ethburst-mount-'));
+  try {
+    const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status === 0;
+    if (ok) spawnSync('umount', [dir]);
+    return ok;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const mountable = canMountTmpfs();
 const PPS = 'pps_allowance_exceeded';
 
 function run(opts: { devices: number; durationMs: number; script?: SimBurst[]; events?: boolean; recorder?: ConstructorParameters<typeof DeviceRegistry>[0]['recorder'] }) {
@@ -135,6 +149,57 @@ describe('--capture-dir', () => {
       // A second writer on the same directory counts what the first left.
       expect(new CaptureDir(dir, 256 * 1024, silentLogger).bytes).toBe(total);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!mountable)(`a full disk, then a read-only one, is logged once each; the captures in memory stay, and no partial file is left${mountable ? '' : ' (skipped: cannot mount a tmpfs)'}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ethburst-full-'));
+    // A real file system of 96 KiB: the kernel says ENOSPC, then EROFS.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', dir]);
+    const lines: { level: string; msg: string; fields: LogFields }[] = [];
+    const log: Logger = { log: (level, msg, fields = {}) => void lines.push({ level, msg, fields }), enabled: () => true };
+    try {
+      const script = Array.from({ length: 60 }, (_, i) => ({ device: 'eth0', stat: PPS, startMs: START + 2000 + i * 3000, durationMs: 200, packets: 50 }));
+      const { registry, captures } = run({ devices: 1, durationMs: 184_000, script, events: false, recorder: { preMs: 500, postMs: 500 } });
+      expect(captures).toHaveLength(60);
+      // The cap is far above what the disk holds: the disk fills first.
+      const capDir = new CaptureDir(dir, 64 * 1024 * 1024, log);
+      for (const c of captures.slice(0, 40)) void capDir.write(c);
+      await capDir.idle();
+      expect(capDir.written).toBeGreaterThan(0);
+      expect(capDir.failed).toBeGreaterThan(1);
+      expect(capDir.written + capDir.failed).toBe(40);
+      const full = lines.filter((l) => l.level === 'error');
+      expect(full).toHaveLength(1);
+      expect(full[0]!.fields).toMatchObject({ dir, error: 'ENOSPC' });
+
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
+      for (const c of captures.slice(40, 45)) void capDir.write(c);
+      await capDir.idle();
+      expect(lines.filter((l) => l.level === 'error').map((l) => l.fields['error'])).toEqual(['ENOSPC', 'EROFS']);
+
+      // Room again: said once, and the next captures are written.
+      execFileSync('mount', ['-o', 'remount,rw,size=4m', dir]);
+      const before = capDir.written;
+      for (const c of captures.slice(45)) void capDir.write(c);
+      await capDir.idle();
+      expect(capDir.written).toBe(before + 15);
+      expect(lines.filter((l) => l.msg === 'writing burst captures again')).toHaveLength(1);
+
+      // Every file there is whole: no temporary left, each the text of its capture.
+      const names = readdirSync(dir);
+      expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      const byName = new Map(captures.map((c) => [`-${c.burst.id}.jsonl`, c]));
+      for (const n of names) {
+        const c = [...byName].find(([suffix]) => n.endsWith(suffix))![1];
+        expect(readFileSync(join(dir, n), 'utf8')).toBe(c.text());
+      }
+      // None of it touched the recording: every capture is still served from memory.
+      expect(registry.captures.size).toBe(60);
+      expect(captures.every((c) => registry.captures.get(c.burst.id) === c && c.available)).toBe(true);
+    } finally {
+      spawnSync('umount', [dir]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
