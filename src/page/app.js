@@ -118,7 +118,7 @@
    * @typedef {{ points: Point[] }} SeriesResponse
    * @typedef {{ bursts: BurstRecord[] }} BurstsResponse
    * @typedef {{ periodMs: number | null, settled: boolean, resolutionMs: number, note: string | null }} CounterUpdate
-   * @typedef {{ name: string, driver: string, up: boolean, lastError: string | null, intervalMs?: number, backoff?: string | null, backoffEvents?: number, counterUpdate?: CounterUpdate }} DeviceView
+   * @typedef {{ name: string, driver: string, up: boolean, lastError: string | null, intervalMs?: number, backoff?: string | null, backoffEvents?: number, counterUpdate?: CounterUpdate, learnedOnsets?: { stat: string, measure: string, value: number, bursts: number }[] }} DeviceView
    * @typedef {{ allowanceStats: string[], shortNames: Record<string, string | undefined>, gaugeMetric: string | null }} StatPolicy
    * @typedef {{ source: string, notice?: string | null, policy?: StatPolicy, devices: DeviceView[] }} DevicesResponse
    */
@@ -992,6 +992,19 @@
     renderBursts();
   }
 
+  /**
+   * Where each stat's drops began on the device, learned from its bursts: "pps 41.2k pkt/s".
+   * @param {DeviceView} d
+   */
+  function learnedText(d) {
+    const l = d.learnedOnsets ?? [];
+    if (l.length === 0) return '<span class="muted">none yet</span>';
+    const unit = (/** @type {string} */ m) => (m === 'conntrack_available' ? ' conns left' : m.endsWith('bits_per_second') ? 'bit/s' : ' pkt/s');
+    return l
+      .map((o) => `<span title="${esc(`${o.stat}: median onset of its last ${o.bursts} bursts (${o.measure.replace(/_/g, ' ')})`)}">${esc(shortName(o.stat))} ${compact(o.value)}${unit(o.measure)}</span>`)
+      .join('<br>');
+  }
+
   function renderHealth() {
     const now = serverNow();
     /** @type {Map<string, { drops: number, first: Series }>} */
@@ -1029,9 +1042,10 @@
         <td>${refreshText(d)}</td>
         <td class="num">${conn === undefined ? '<span class="muted">n/a</span>' : fmtInt.format(conn)}</td>
         <td class="num">${agg ? compact(agg.drops) : '–'}</td>
+        <td class="onsets">${learnedText(d)}</td>
         <td>${ob ? `<span class="down">${esc(shortName(ob.stat))}, in progress</span>` : lb ? `${esc(shortName(lb.stat))}, ${ago(now - lb.end_ms)}` : '<span class="muted">none</span>'}</td></tr>`;
     });
-    const html = rows.join('') || '<tr class="empty"><td colspan="10">no device is being sampled yet</td></tr>';
+    const html = rows.join('') || '<tr class="empty"><td colspan="11">no device is being sampled yet</td></tr>';
     if (html !== state.healthSig) {
       $table('health').tBodies[0].innerHTML = html;
       state.healthSig = html;

@@ -8,7 +8,7 @@
 // Per-tick work goes through records created when a device or stat first
 // appears, so the sampling path allocates nothing.
 
-import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type OpenBurst, type RawCounters, type TickEvent } from '../aggregation/aggregator.js';
+import { Aggregator, type AggregationListener, type BurstEvent, type EpochEvent, type LearnedOnset, type OpenBurst, type RawCounters, type TickEvent } from '../aggregation/aggregator.js';
 import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote, type UpdatePeriod } from '../aggregation/update-period.js';
 import { DEFAULT_WINDOWS_MS } from '../aggregation/windows.js';
@@ -46,6 +46,8 @@ export interface DeviceView {
   backoff: string | null;
   backoffEvents: number;
   counterUpdate: CounterUpdate;
+  /** Where drops of each stat began, learned from its bursts (stats with fewer than 3 bursts: none). */
+  learnedOnsets: Omit<LearnedOnset, 'device'>[];
   info: DeviceInfo;
 }
 
@@ -271,6 +273,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
   }
 
   views(): DeviceView[] {
+    const learned = this.aggregator.learnedOnsets();
     return [...this.devices.values()].map((d) => ({
       name: d.info.name,
       driver: d.info.driver,
@@ -281,6 +284,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
       backoff: d.intervalMs > this.intervalMs ? d.intervalReason : null,
       backoffEvents: d.backoffEvents,
       counterUpdate: counterUpdate(d.info.name, this.aggregator.updatePeriod(d.info.name)),
+      learnedOnsets: learned.filter((o) => o.device === d.info.name).map(({ stat, measure, value, bursts }) => ({ stat, measure, value, bursts })),
       info: d.info,
     }));
   }

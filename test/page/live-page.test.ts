@@ -43,6 +43,39 @@ const STAT = 'pps_allowance_exceeded';
 const card = (device: string, stat: string) => `.card[data-device="${device}"][data-stat="${stat}"]`;
 
 describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMissing ? ` (skipped: ${browserMissing})` : ''}`, () => {
+  describe('one device, three scripted bursts', () => {
+    let serve: Serving;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      // Three bursts, each past the 2 s burst gap of the one before: three onsets, one learned limit.
+      serve = await startSimulated({
+        devices: 1,
+        script: [1000, 3500, 6000].map((at) => ({ device: DEVICE, stat: STAT, at_ms: at, duration_ms: 300, packets: 3000 })),
+      });
+      browser = await openBrowser();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await serve?.stop();
+    });
+
+    it('shows the limit learned from their onsets in the device table, as /api/devices has it', async () => {
+      const { page, errors } = browser;
+      await page.goto(`${serve.base}/`);
+      const cell = page.locator(`#health tbody tr[data-device="${DEVICE}"] td.onsets`);
+      await expect.poll(() => cell.textContent(), { timeout: 20_000 }).toMatch(/^pps 4\d\d(\.\d)?k pkt\/s$/);
+      const api = (await (await fetch(`${serve.base}/api/devices`)).json()) as { devices: { name: string; learnedOnsets: { stat: string; measure: string; value: number; bursts: number }[] }[] };
+      const learned = api.devices.find((d) => d.name === DEVICE)!.learnedOnsets;
+      expect(learned.map(({ stat, measure, bursts }) => ({ stat, measure, bursts }))).toEqual([{ stat: STAT, measure: 'packets_per_second', bursts: 3 }]);
+      // The simulated limit of eth0 is 400,000 packets/s on top of its ordinary traffic.
+      expect(learned[0]!.value).toBeGreaterThan(400_000);
+      expect(await cell.locator('span').getAttribute('title')).toBe(`${STAT}: median onset of its last 3 bursts (packets per second)`);
+      expect(errors).toEqual([]);
+    });
+  });
+
   describe('one device, one scripted burst', () => {
     let serve: Serving;
     let browser: Browser;
