@@ -6,7 +6,7 @@
 // result. Bursts wait in a BurstSorter (on disk past a bound) rather than in
 // an array, so a trace with millions of them does not need memory for all.
 
-import { Aggregator, countedBurst, type BurstEvent, type CountedBurst, type StatTotals } from '../aggregation/aggregator.js';
+import { Aggregator, countedBurst, type BurstEvent, type CountedBurst, type LearnedOnset, type StatTotals } from '../aggregation/aggregator.js';
 import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote } from '../aggregation/update-period.js';
 import { windowMeasures, type Quantiles, type WindowMeasures } from '../aggregation/window-summary.js';
@@ -56,6 +56,8 @@ export interface SortedAnalysis<T> {
   quantiles: StatQuantiles[];
   /** One sentence per device whose counters refresh more slowly than the trace samples them. */
   resolution: string[];
+  /** Where drops began for each (device, stat) with at least 3 bursts, as of the end of the trace. */
+  learned: LearnedOnset[];
 }
 
 /**
@@ -85,7 +87,7 @@ export async function analyzeTraceSorted<T>(path: string, payload: (b: Readonly<
     const totals = agg.totals();
     // The same histograms and summary as serve's windows, over everything.
     const quantiles = totals.map((t) => ({ device: t.device, stat: t.stat, ...windowMeasures(agg.windows(t.device, t.stat)![0]!) }));
-    return { bursts, totals, quantiles, resolution };
+    return { bursts, totals, quantiles, resolution, learned: agg.learnedOnsets() };
   } catch (err) {
     bursts.dispose();
     throw err;
@@ -156,10 +158,9 @@ const BURST_HEADER = ['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 
 const BURST_RIGHT = new Set([2, 5, 6, 7]);
 
 /** The traffic when the drops began, in the stat's measure: "41,200 pkt/s", "9.41 Gbit/s", "12 conns", or "–". */
-function formatOnset(b: Readonly<BurstEvent>): string {
-  const v = onsetValue(b.stat, b.onset);
+function formatOnset(stat: string, v: number): string {
   if (!Number.isFinite(v)) return '–';
-  const m = onsetMeasure(b.stat);
+  const m = onsetMeasure(stat);
   if (m === 'conntrack_available') return `${WHOLE.format(v)} conns`;
   if (m === 'packets_per_second') return `${WHOLE.format(Math.round(v))} pkt/s`;
   return v >= 1e9 ? `${(v / 1e9).toPrecision(3)} Gbit/s` : `${(v / 1e6).toPrecision(3)} Mbit/s`;
@@ -219,7 +220,7 @@ function jsonFormat(): Format<string> {
         if (out.write(sep + b)) await out.flush();
         sep = ',';
       }
-      out.write(`],"totals":${totalsJson(r.totals)},"quantiles":${JSON.stringify(r.quantiles)}}\n`);
+      out.write(`],"totals":${totalsJson(r.totals)},"quantiles":${JSON.stringify(r.quantiles)},"learned_onsets":${JSON.stringify(r.learned)}}\n`);
     },
   };
 }
@@ -233,7 +234,7 @@ function tableFormat(burstGapMs: number): Format<string[]> {
   return {
     payload(b) {
       const cause = b.diagnosis.cause;
-      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond), formatOnset(b), cause];
+      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond), formatOnset(b.stat, onsetValue(b.stat, b.onset)), cause];
       widen(widths, row);
       const prev = firstOfCause.get(cause);
       if (!prev || b.startMs < prev.startMs) firstOfCause.set(cause, { startMs: b.startMs, device: b.device, summary: b.diagnosis.summary, remedy: b.diagnosis.remedy });
@@ -252,6 +253,10 @@ function tableFormat(burstGapMs: number): Format<string[]> {
         for (const [cause, d] of [...firstOfCause].sort((a, b) => a[1].startMs - b[1].startMs)) {
           out.write(`  ${cause} (${formatTime(d.startMs)}, ${d.device}): ${d.summary}\n    What to change: ${d.remedy}\n`);
         }
+      }
+      if (r.learned.length > 0) {
+        out.write('\nLearned onsets (where drops began: the median onset of the last bursts of each device and stat):\n');
+        for (const o of r.learned) out.write(`  ${o.device} ${o.stat}: ${formatOnset(o.stat, o.value)} (${o.bursts} bursts)\n`);
       }
       out.write(`\n${totalsTable(r.totals)}`);
       if (r.quantiles.some((q) => q.second_increase.max)) out.write(`\n${quantilesTable(r.quantiles)}`);

@@ -40,7 +40,7 @@ describe('ethburst analyze', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = parseAnalyzeJson(r.stdout);
-    expect(Object.keys(doc)).toEqual(['bursts', 'totals', 'quantiles']);
+    expect(Object.keys(doc)).toEqual(['bursts', 'totals', 'quantiles', 'learned_onsets']);
     expect(doc.bursts.map(basics)).toEqual([
       { device: 'eth0', stat: 'pps_allowance_exceeded', start_ms: T0, end_ms: T0 + 200, duration_ms: 200, increase: 25, peak_rate_per_second: 200 },
       { device: 'eth0', stat: 'bw_in_allowance_exceeded', start_ms: T0 + 500, end_ms: T0 + 5000, duration_ms: 4500, increase: 3, peak_rate_per_second: 3000 / 4500 },

@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
+import { runCli } from '../helpers/cli.js';
 import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js';
 import { burstRecord, type BurstRecord } from '../../src/aggregation/burst-record.js';
 import { diagnose, FRAGMENT_RATE_THRESHOLD, type Onset } from '../../src/aggregation/diagnosis.js';
@@ -117,5 +118,15 @@ describe('onsets and diagnoses over the simulated host', () => {
     agg.finish();
     const order = (a: BurstRecord, b: BurstRecord) => a.start_ms - b.start_ms || a.device.localeCompare(b.device);
     expect(replayed.sort(order)).toEqual(got.sort(order));
+
+    // `analyze --format json` ends with the limits learned by the end of the trace: the live ones.
+    const r = runCli(['analyze', '--format', 'json', '-'], { input: text });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { learned_onsets: { device: string; stat: string; measure: string; value: number; bursts: number }[] };
+    expect(out.learned_onsets.map(({ device, stat, measure, bursts }) => ({ device, stat, measure, bursts }))).toEqual(learned.map(({ device, stat, measure, bursts }) => ({ device, stat, measure, bursts })));
+    for (const [i, o] of out.learned_onsets.entries()) expect(o.value).toBeCloseTo(learned[i]!.value, 6);
+    const table = runCli(['analyze', '-'], { input: text }).stdout;
+    expect(table).toContain(`Learned onsets (where drops began`);
+    expect(table).toMatch(/\n {2}eth1 pps_allowance_exceeded: 4\d\d,\d{3} pkt\/s \(\d+ bursts\)\n/);
   });
 });
