@@ -43,6 +43,10 @@ export class Tape {
   ) {
     this.times = new Float64Array(capacity);
     this.cells = new Float64Array(capacity * width);
+    // Committed now, not page by page over the first span: the memory a
+    // device costs shows at once, and RSS does not creep up like a leak.
+    this.times.fill(0);
+    this.cells.fill(0);
   }
 
   get bytes(): number {
