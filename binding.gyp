@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/context.cc",
         "native/ethtool.cc",
+        "native/links.cc",
         "native/sampler.cc"
       ],
       "dependencies": [

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "ethtool.h"
+#include "links.h"
 #include "sampler.h"
 
 namespace {
@@ -78,6 +79,54 @@ class ProbeWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   ProbeResult result_;
 };
+
+// The netlink dump on the libuv pool (it waits for rtnl_lock on the kernels
+// EKS runs); the counters are copied into the caller's Float64Array on the
+// main thread: [ifindex, rx_packets, tx_packets, rx_bytes, tx_bytes] per
+// interface, as many as fit. Resolves with how many there were, or -errno.
+class LinkCountersWorker : public Napi::AsyncWorker {
+ public:
+  LinkCountersWorker(Napi::Env env, Napi::Float64Array out)
+      : Napi::AsyncWorker(env), out_(Napi::Persistent(out)), deferred_(env) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { err_ = ethburst::DumpLinkCounters(&links_); }
+  void OnOK() override {
+    if (err_) {
+      deferred_.Resolve(Napi::Number::New(Env(), -err_));
+      return;
+    }
+    Napi::Float64Array out = out_.Value();
+    size_t room = out.ElementLength() / 5;
+    double* d = out.Data();
+    for (size_t i = 0; i < links_.size() && i < room; i++) {
+      const auto& l = links_[i];
+      d[5 * i] = l.ifindex;
+      d[5 * i + 1] = static_cast<double>(l.rx_packets);
+      d[5 * i + 2] = static_cast<double>(l.tx_packets);
+      d[5 * i + 3] = static_cast<double>(l.rx_bytes);
+      d[5 * i + 4] = static_cast<double>(l.tx_bytes);
+    }
+    deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(links_.size())));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Reference<Napi::Float64Array> out_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<ethburst::LinkCounters> links_;
+  int err_ = 0;
+};
+
+Napi::Value LinkCounters(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(info.Env(), "linkCounters needs a Float64Array");
+  }
+  auto* w = new LinkCountersWorker(info.Env(), info[0].As<Napi::Float64Array>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
 
 Napi::Value ProbeAsync(const Napi::CallbackInfo& info) {
   auto* w = new ProbeWorker(info.Env(), DeviceArg(info, 0));
@@ -323,6 +372,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New<ProbeAsync>(env, "probe"));
   exports.Set("probeSync", Napi::Function::New<ProbeSync>(env, "probeSync"));
   exports.Set("benchGstats", Napi::Function::New<BenchGstats>(env, "benchGstats"));
+  exports.Set("linkCounters", Napi::Function::New<LinkCounters>(env, "linkCounters"));
   return exports;
 }
 

@@ -68,6 +68,13 @@ export interface NativeAddon {
   probe(device: string): Promise<NativeProbe>;
   probeSync(device: string): NativeProbe;
   benchGstats(device: string, iterations: number): NativeBenchResult;
+  /**
+   * Every interface's counters from one netlink RTM_GETSTATS dump (native/links.h),
+   * off the event loop: [ifindex, rx_packets, tx_packets, rx_bytes, tx_bytes] per
+   * interface into `out`, as many as fit. Resolves with how many interfaces there
+   * were (more than fit: call again with a bigger array), or -errno.
+   */
+  linkCounters(out: Float64Array): Promise<number>;
 }
 
 let addon: NativeAddon | undefined;

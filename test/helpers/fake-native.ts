@@ -194,5 +194,6 @@ export function fakeAddon(devices: Map<string, FakeDevice>, node?: () => (bigint
     benchGstats: () => {
       throw new Error('not in the fake');
     },
+    linkCounters: () => Promise.reject(new Error('not in the fake')),
   };
 }

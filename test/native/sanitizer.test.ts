@@ -18,7 +18,7 @@ describe.skipIf(!haveAsan)(`native code under sanitizers ${haveAsan ? '' : '(ski
     const build = spawnSync(
       'g++',
       ['-std=c++20', '-g', '-O1', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-pthread', '-o', OUT,
-        `${ROOT}test/native/sanitize/harness.cc`, `${ROOT}native/sampler.cc`, `${ROOT}native/ethtool.cc`, `${ROOT}native/context.cc`],
+        `${ROOT}test/native/sanitize/harness.cc`, `${ROOT}native/sampler.cc`, `${ROOT}native/ethtool.cc`, `${ROOT}native/context.cc`, `${ROOT}native/links.cc`],
       { encoding: 'utf8' },
     );
     expect(build.stderr).toBe('');

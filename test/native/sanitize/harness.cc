@@ -3,7 +3,12 @@
 // Exercises: add/remove while running, ENODEV and EOPNOTSUPP devices, a tiny
 // ring (overruns and tail padding), back-off and recovery, stop during ticks,
 // the context files (present, missing, a field that is not there) and their
-// parsers on odd input.
+// parsers on odd input, the netlink link dump and its parser on truncated
+// and lying messages.
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../../native/links.h"
 #include "../../../native/ring.h"
 #include "../../../native/sampler.h"
 
@@ -51,8 +57,57 @@ static int CheckParsers() {
   return 0;
 }
 
+// A dump message for one interface, with its attribute length as given.
+static std::vector<uint8_t> StatsMessage(uint32_t seq, int32_t ifindex, uint16_t rta_len, uint32_t nlmsg_len_delta) {
+  std::vector<uint8_t> m(NLMSG_SPACE(NLMSG_ALIGN(sizeof(if_stats_msg)) + RTA_SPACE(sizeof(rtnl_link_stats64))), 0);
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(m.size()) + nlmsg_len_delta;
+  h.nlmsg_type = RTM_NEWSTATS;
+  h.nlmsg_seq = seq;
+  memcpy(m.data(), &h, sizeof(h));
+  if_stats_msg ifsm{};
+  ifsm.ifindex = static_cast<uint32_t>(ifindex);
+  memcpy(m.data() + NLMSG_HDRLEN, &ifsm, sizeof(ifsm));
+  rtattr ra{};
+  ra.rta_len = rta_len;
+  ra.rta_type = IFLA_STATS_LINK_64;
+  size_t at = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(if_stats_msg));
+  memcpy(m.data() + at, &ra, sizeof(ra));
+  uint64_t v[4] = {1, 2, 3, 4};
+  memcpy(m.data() + at + RTA_LENGTH(0), v, sizeof(v));
+  return m;
+}
+
+static int CheckLinks() {
+  std::vector<LinkCounters> out;
+  auto good = StatsMessage(7, 3, RTA_LENGTH(sizeof(rtnl_link_stats64)), 0);
+  if (ParseLinkCounters(good.data(), good.size(), 7, &out) != 0 || out.size() != 1 || out[0].ifindex != 3 ||
+      out[0].tx_bytes != 4) {
+    fprintf(stderr, "ParseLinkCounters: a good message\n");
+    return 1;
+  }
+  out.clear();
+  // Another request's answer is skipped; a message longer than the buffer, or
+  // an attribute longer than its message, is an error, never a read past it.
+  if (ParseLinkCounters(good.data(), good.size(), 8, &out) != 0 || !out.empty()) return fprintf(stderr, "seq\n"), 1;
+  auto longer = StatsMessage(7, 3, RTA_LENGTH(sizeof(rtnl_link_stats64)), 64);
+  if (ParseLinkCounters(longer.data(), longer.size(), 7, &out) >= 0) return fprintf(stderr, "nlmsg_len\n"), 1;
+  auto lying = StatsMessage(7, 3, 0xfff0, 0);
+  if (ParseLinkCounters(lying.data(), lying.size(), 7, &out) >= 0) return fprintf(stderr, "rta_len\n"), 1;
+  // An attribute too short for the four counters gives no entry (what follows it here is garbage).
+  auto shortattr = StatsMessage(7, 3, RTA_LENGTH(8), 0);
+  out.clear();
+  ParseLinkCounters(shortattr.data(), shortattr.size(), 7, &out);
+  if (!out.empty()) return fprintf(stderr, "short\n"), 1;
+  for (size_t cut = 0; cut < good.size(); cut++) ParseLinkCounters(good.data(), cut, 7, &out);
+  // The real dump: this namespace has at least lo.
+  if (DumpLinkCounters(&out) != 0 || out.empty()) return fprintf(stderr, "DumpLinkCounters\n"), 1;
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (CheckParsers() != 0) return 1;
+  if (CheckLinks() != 0) return 1;
   const char* dev = argc > 1 ? argv[1] : "eth0";
   int rounds = argc > 2 ? atoi(argv[2]) : 30;
   uint64_t records = 0;
