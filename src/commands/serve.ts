@@ -2,6 +2,7 @@
 // This is `npm start` and the DaemonSet's process.
 
 import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { defineCommand } from '../cli/command.js';
 import { backoffFrom, checkDiscovery, deviceFlags, fakeDeviceNames, intervalFlag, selectionFrom } from '../cli/device-flags.js';
 import { samplingNotice } from '../sampling/discovery.js';
@@ -90,6 +91,7 @@ export default defineCommand({
     'capture-memory': { type: 'int', default: '32', min: 1, max: 65_536, valueName: 'MiB', help: 'memory for the captures of devices that went away (copied out of their rings); the oldest go first' },
     'capture-dir': { type: 'string', valueName: 'DIR', help: 'also write every capture to DIR as a trace file (DIR must exist and be writable)' },
     'capture-dir-max': { type: 'int', default: '256', min: 1, max: 1_048_576, valueName: 'MiB', help: 'size cap of --capture-dir; the oldest captures are deleted first' },
+    'node-name': { type: 'string', valueName: 'NAME', help: "the node's name on ethtool_info (default: $NODE_NAME, as the DaemonSet sets it from spec.nodeName, else the host name)" },
     compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },
     'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], help: 'log line format on stderr' },
     'log-level': { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'least severe level logged' },
@@ -173,7 +175,8 @@ export default defineCommand({
     });
     const captureDir = captureDirPath !== undefined ? new CaptureDir(captureDirPath, flags['capture-dir-max'] * 1024 * 1024, log) : null;
     if (captureDir) registry.addListener({ onCapture: (c) => void captureDir.write(c) });
-    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir });
+    const nodeName = flags['node-name'] ?? (process.env['NODE_NAME'] || hostname());
+    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
     const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });

@@ -28,6 +28,8 @@ export interface DiscoveryHost {
   hasDevice(name: string): boolean;
   /** A number that changes when an interface is re-created under the same name. */
   ifindex(name: string): number;
+  /** The interface's hardware address, '' when unknown. */
+  mac?(name: string): string;
   probe(name: string): Promise<NativeProbe>;
 }
 
@@ -72,6 +74,13 @@ export function sysfsHost(probe: (name: string) => Promise<NativeProbe>, sysNet 
         return 0;
       }
     },
+    mac(name) {
+      try {
+        return readFileSync(join(sysNet, name, 'address'), 'utf8').trim();
+      } catch {
+        return '';
+      }
+    },
     probe,
   };
 }
@@ -81,9 +90,14 @@ export function probeError(p: NativeProbe, device: string): EthtoolError | null 
   return new EthtoolError(p.errno, device, p.op as EthtoolOp);
 }
 
+function macOf(host: DiscoveryHost, name: string): { mac?: string } {
+  const mac = host.mac?.(name) ?? '';
+  return mac === '' ? {} : { mac };
+}
+
 function toCandidate(name: string, p: NativeProbe, host: DiscoveryHost): Candidate {
   return {
-    info: { name, driver: p.driver, driverVersion: p.driverVersion, firmwareVersion: p.firmwareVersion, busInfo: p.busInfo },
+    info: { name, driver: p.driver, driverVersion: p.driverVersion, firmwareVersion: p.firmwareVersion, busInfo: p.busInfo, ...macOf(host, name) },
     ifindex: host.ifindex(name),
     nStats: p.nStats,
   };

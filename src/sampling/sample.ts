@@ -37,6 +37,8 @@ export interface DeviceInfo {
   readonly driverVersion: string;
   readonly firmwareVersion: string;
   readonly busInfo: string;
+  /** Hardware address (/sys/class/net/DEV/address): an ENI's MAC names it in the VPC. Unknown: absent. */
+  readonly mac?: string;
 }
 
 export interface Sample {

@@ -346,7 +346,8 @@ export class SimulateSource implements StatsSource {
     const t = this.tickTime(k);
     if (!this.started) {
       this.started = true;
-      for (const d of this.devs) sink.deviceAdded?.({ name: d.name, driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '' }, t);
+      // Locally administered MACs, one per simulated ENI.
+      for (const d of this.devs) sink.deviceAdded?.({ name: d.name, driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '', mac: `02:eb:00:00:00:${d.index.toString(16).padStart(2, '0')}` }, t);
     }
     this.stepNode(k, t, sink);
     for (let i = 0; i < this.devs.length; i++) this.stepDevice(this.devs[i]!, k, t, sink);

@@ -1,9 +1,9 @@
 // `ethburst serve` as a user runs it: flags, the real NIC, signals.
 
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, usageFailure } from '../helpers/cli.js';
 import { value } from '../helpers/exposition.js';
@@ -42,6 +42,25 @@ describe('serve: bad input stops it before anything starts', () => {
     expect(usageFailure(runCli(['serve'], { env: { ETHBURST_SERVE_LISTEN: 'everywhere' } }))).toMatch(/ETHBURST_SERVE_LISTEN: "everywhere" is not HOST:PORT/);
   });
 
+  it('labels ethtool_info with the node (--node-name, else $NODE_NAME) and each interface’s MAC', async () => {
+    for (const [args, env, node] of [
+      [['--node-name', 'ip-10-0-1-2.ec2.internal'], { NODE_NAME: 'ignored' }, 'ip-10-0-1-2.ec2.internal'],
+      [[], { NODE_NAME: 'ip-10-0-3-4.ec2.internal' }, 'ip-10-0-3-4.ec2.internal'],
+    ] as const) {
+      const s = await startServe(['--source', 'simulate', '--simulate-devices', '2', ...args], env);
+      try {
+        const p = await until(async () => {
+          const m = await s.metrics();
+          return m.samples.filter((x) => x.name === 'ethtool_info').length === 2 ? m : null;
+        }, 'both devices in ethtool_info');
+        expect(value(p, 'ethtool_info', { device: 'eth0', node, mac: '02:eb:00:00:00:00' })).toBe(1);
+        expect(value(p, 'ethtool_info', { device: 'eth1', node, mac: '02:eb:00:00:00:01' })).toBe(1);
+      } finally {
+        expect((await s.stop()).status).toBe(0);
+      }
+    }
+  });
+
   it('a port in use is one line and exit 1', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
@@ -55,11 +74,14 @@ describe('serve: bad input stops it before anything starts', () => {
 
 describe.skipIf(!hasEth0)(`serve on this machine's NIC ${hasEth0 ? '' : '(skipped: no eth0)'}`, () => {
   it('with no flags but a port, samples eth0 and becomes ready', async () => {
-    const s = await startServe([]);
+    const s = await startServe([], { NODE_NAME: '' });
     try {
       await until(async () => (await fetch(`${s.base}/readyz`)).status === 200, 'readiness');
       const p = await s.metrics();
       expect(value(p, 'ethtool_info', { device: 'eth0', driver: 'virtio_net' })).toBe(1);
+      // What finds the node and the ENI: its name (no NODE_NAME here: the host name) and the MAC sysfs gives.
+      const mac = readFileSync('/sys/class/net/eth0/address', 'utf8').trim();
+      expect(value(p, 'ethtool_info', { device: 'eth0', node: hostname(), mac })).toBe(1);
       expect(value(p, 'ethtool_up', { device: 'eth0' })).toBe(1);
       expect(value(p, 'ethburst_sampler_ticks_total')).toBeGreaterThan(0);
       expect(value(p, 'ethburst_ioctl_duration_seconds_count', { device: 'eth0' })).toBeGreaterThan(0);

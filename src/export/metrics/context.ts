@@ -14,6 +14,8 @@ export interface MetricsOptions {
   readonly now?: () => number;
   /** `--capture-dir`, when given. */
   readonly captureDir?: CaptureDirStats | null;
+  /** The node's name (`--node-name`: NODE_NAME in a pod, else the host name), on ethtool_info. */
+  readonly nodeName?: string;
 }
 
 export interface MetricsContext {
