@@ -19,6 +19,7 @@
 
 import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { freePort } from '../../src/harness/ports.js';
@@ -47,7 +48,7 @@ interface PodSpec {
     name: string;
     args?: string[];
     command?: string[];
-    env?: { name: string; value?: string }[];
+    env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }[];
     volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
     resources?: { limits?: { memory?: string } };
     securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
@@ -89,8 +90,10 @@ function runFlags(pod: PodSpec, listen: string, apiListen: string): { flags: str
   }
   const ours: Record<string, string> = { ETHBURST_SERVE_LISTEN: listen, ETHBURST_SERVE_API_LISTEN: apiListen };
   for (const e of c.env ?? []) {
-    if (e.value === undefined) throw new Error(`env ${e.name}: only literal values are translated`);
-    if (!(e.name in ours)) flags.push('--env', `${e.name}=${e.value}`);
+    // The downward API's spec.nodeName: this machine's name stands in for the node's.
+    const value = e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' && Object.keys(e.valueFrom).length === 1 ? hostname() : undefined);
+    if (value === undefined) throw new Error(`env ${e.name}: only literal values and fieldRef spec.nodeName are translated`);
+    if (!(e.name in ours)) flags.push('--env', `${e.name}=${value}`);
   }
   for (const [name, value] of Object.entries(ours)) flags.push('--env', `${name}=${value}`);
   return { flags, args: c.args ?? [] };
@@ -241,6 +244,8 @@ describe.skipIf(MISSING !== '' && !REQUIRED)(`container image (podman, stand-in 
       const m = await get(`${base}/metrics`);
       expect(m.status).toBe(200);
       expect(m.body).toMatch(/^ethtool_up\{device="eth0"\} 1$/m);
+      // The node's name from the DaemonSet's downward-API variable, the MAC from the host's sysfs.
+      expect(m.body).toContain(`node="${hostname()}",mac="${readFileSync('/sys/class/net/eth0/address', 'utf8').trim()}"`);
       const c = /^ethburst_ioctl_duration_seconds_count\{device="eth0"\} (\d+)$/m.exec(m.body);
       return c ? Number(c[1]) : 0;
     };
