@@ -108,7 +108,7 @@ describe('FILE "-" reads the trace from stdin', () => {
 
   it('an empty stdin is an empty trace', () => {
     const r = runCli(['analyze', '-', '--format', 'json']);
-    expect([r.status, r.stderr, JSON.parse(r.stdout)]).toEqual([0, '', { bursts: [], totals: [], quantiles: [] }]);
+    expect([r.status, r.stderr, JSON.parse(r.stdout)]).toEqual([0, '', { bursts: [], totals: [], quantiles: [], learned_onsets: [] }]);
   });
 });
 
