@@ -12,6 +12,7 @@ import { BurstDetector, DEFAULT_BURST_GAP_MS } from './bursts.js';
 import { DeviceContext, NodeHistory, OnsetTrack, copyOnset, unknownOnset, type OnsetFields } from './burst-context.js';
 import { diagnose, onsetMeasure, onsetValue, type Diagnosis, type OnsetMeasure } from './diagnosis.js';
 import type { NodeContext } from '../sampling/context.js';
+import { topTalkers, type LinkMoment, type LinkSnapshot, type TopPod } from '../talkers/top-talkers.js';
 import { DeviceDeltas, type DeltaReceiver, type FailedReadKind } from './deltas.js';
 import type { DeviceInfo, Sample, SampleSink } from '../sampling/sample.js';
 import { compareCodeUnits } from '../order.js';
@@ -61,6 +62,8 @@ export interface BurstEvent {
   learnedOnsetBursts: number;
   /** What it most likely was and what to change (diagnosis.ts). A new object per burst. */
   diagnosis: Diagnosis;
+  /** The pods that moved the most packets over the burst (top-talkers.ts); null when the source has no pod veths. A new array per burst. */
+  topPods: TopPod[] | null;
 }
 
 /** A completed unix second of one (device, stat). */
@@ -152,6 +155,9 @@ export interface RawCounters {
   timeMs: number;
 }
 
+/** Pod-veth snapshots kept: a burst's end is matched by the first after it, before the burst gap has passed. */
+const LINK_MOMENTS = 16;
+
 class StatTrack {
   increase = 0;
   resets = 0;
@@ -213,6 +219,8 @@ export class Aggregator implements SampleSink {
   private readonly receiver: Receiver;
   /** The node's counters in the last ticks (traces without node lines: none). */
   private readonly node = new NodeHistory();
+  /** The last pod-veth snapshots, oldest first. */
+  private readonly linkMoments: LinkMoment[] = [];
   private nodeIncrease = new Float64Array(0);
 
   // Reused event views.
@@ -234,6 +242,7 @@ export class Aggregator implements SampleSink {
     learnedOnsetMeasure: 'packets_per_second',
     learnedOnsetBursts: 0,
     diagnosis: { cause: 'other', summary: '', remedy: '' },
+    topPods: null,
   };
   private readonly failedEv: FailedReadEvent = { device: '', timeMs: 0, kind: 'error' };
   private readonly epochEv: EpochEvent = { device: '', timeMs: 0, generation: 0, trackedStats: [] };
@@ -273,6 +282,16 @@ export class Aggregator implements SampleSink {
   /** The node's counters for a tick, before that tick's samples. */
   context(c: Readonly<NodeContext>): void {
     this.node.record(c);
+  }
+
+  /** The pods' veths: kept with each device's packets at this moment, the last few of them. */
+  links(l: Readonly<LinkSnapshot>): void {
+    const devicePackets = new Map<string, number>();
+    for (const [name, dev] of this.devices) devicePackets.set(name, dev.context.newestPackets());
+    // Sources hand over snapshots they do not touch again; the names and addresses are shared.
+    const m: LinkMoment = { snap: { timeMs: l.timeMs, names: l.names, values: l.values.slice(), ips: l.ips }, devicePackets };
+    this.linkMoments.push(m);
+    if (this.linkMoments.length > LINK_MOMENTS) this.linkMoments.shift();
   }
 
   deviceAdded(info: DeviceInfo, timeMs: number): void {
@@ -336,6 +355,12 @@ export class Aggregator implements SampleSink {
       }
     }
     return out.sort((a, b) => compareCodeUnits(a.device, b.device) || compareCodeUnits(a.stat, b.stat));
+  }
+
+  /** Whether any (device, stat) has a burst in progress (the pod-veth poller polls faster then). */
+  anyOpenBurst(): boolean {
+    for (const dev of this.devices.values()) for (const t of dev.tracks) if (t.burst.open) return true;
+    return false;
   }
 
   /** The burst in progress for (device, stat), or null. */
@@ -462,8 +487,9 @@ export class Aggregator implements SampleSink {
       if (inc > 0) {
         const o = tr.onsets;
         if (tr.burst.ticks === 1) {
-          // The drops began in (prev, t]: the traffic then, the node before.
+          // The drops began in (prev, t]: the traffic then, the node before, the pods' veths before.
           dev.context.onset(prev, t, o.onset);
+          o.links = this.linksAtOrBefore(prev);
           o.fit(this.node.names.length);
           this.node.at(prev, o.startNode);
         }
@@ -528,6 +554,8 @@ export class Aggregator implements SampleSink {
       fragmentsCreated: frag >= 0 ? this.nodeIncrease[frag]! : Number.NaN,
       learnedOnset: e.learnedOnset,
     });
+    e.topPods = this.topPods(tr.device, o.links, b.doneEndMs);
+    o.links = null;
     // This burst's onset counts for the next ones, not for its own diagnosis.
     o.learn(onsetValue(tr.stat, e.onset));
     copyOnset(unknownOnset(), o.onset);
@@ -542,6 +570,22 @@ export class Aggregator implements SampleSink {
     e.peakRatePerSecond = b.donePeakRatePerSecond;
     e.ticks = b.doneTicks;
     for (let i = 0; i < ls.length; i++) ls[i]!.onBurst?.(e);
+  }
+
+  /** The newest pod-veth snapshot taken at or before t. */
+  private linksAtOrBefore(t: number): LinkMoment | null {
+    const ms = this.linkMoments;
+    for (let i = ms.length - 1; i >= 0; i--) if (ms[i]!.snap.timeMs <= t) return ms[i]!;
+    return null;
+  }
+
+  /** Who moved the packets from `before` to the first snapshot at or after the burst's end; null when either is missing. */
+  private topPods(device: string, before: LinkMoment | null, endMs: number): TopPod[] | null {
+    if (before === null) return null;
+    const after = this.linkMoments.find((m) => m.snap.timeMs >= endMs);
+    if (after === undefined) return null;
+    const devicePackets = (after.devicePackets.get(device) ?? Number.NaN) - (before.devicePackets.get(device) ?? Number.NaN);
+    return topTalkers(before.snap, after.snap, devicePackets);
   }
 
   private emitSeconds(tr: StatTrack): void {

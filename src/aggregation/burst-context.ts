@@ -10,6 +10,7 @@ import type { NodeContext } from '../sampling/context.js';
 import { sameNames, type DeviceLayout, type Sample } from '../sampling/sample.js';
 import { CONNTRACK_AVAILABLE } from './stat-policy.js';
 import type { Onset } from './diagnosis.js';
+import type { LinkMoment } from '../talkers/top-talkers.js';
 
 /** Samples (and node ticks) looked back over: enough for a held suspect read and a failed read or two between. */
 const HISTORY = 16;
@@ -35,6 +36,12 @@ export class DeviceContext {
     for (let k = 0; k < TRAFFIC; k++) this.traffic[i * TRAFFIC + k] = s.traffic[k]!;
     const p = this.gaugePos;
     this.gauge[i] = p < 0 ? Number.NaN : s.values[2 * p + 1]! * 4294967296 + s.values[2 * p]!;
+  }
+
+  /** Packets both ways in the newest good sample (NaN: none, or not known). */
+  newestPackets(): number {
+    const i = (this.next + HISTORY - 1) % HISTORY;
+    return this.traffic[i * TRAFFIC]! + this.traffic[i * TRAFFIC + 1]!;
   }
 
   /** The slot of the sample taken at exactly t, or -1 when it is no longer kept. */
@@ -130,6 +137,8 @@ export const MIN_LEARNED_ONSETS = 3;
 /** Per tracked stat: the open burst's onset and node readings, and the onsets of the last finished bursts. */
 export class OnsetTrack {
   readonly onset = unknownOnset();
+  /** The pods' veths at or before the open burst's start (null: none known). */
+  links: LinkMoment | null = null;
   /** Node counters before the first drop and at the last one (sized to the node's names). */
   startNode = new Float64Array(0);
   endNode = new Float64Array(0);

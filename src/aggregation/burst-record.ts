@@ -34,6 +34,8 @@ export interface BurstRecord extends BurstBasics {
   /** How much the node's counters (not its gauges) rose during the burst (only those the kernel gave). */
   node_increase: Record<string, number>;
   diagnosis: Diagnosis;
+  /** The pods that moved the most packets over the burst (null: no pod veths in the source). */
+  top_pods: { veth: string; ips: string[]; packets: number; bytes: number; share: number | null }[] | null;
 }
 
 const NODE_GAUGES = new Set(NODE_COUNTERS.filter((c) => c.type === 'gauge').map((c) => c.name));
@@ -75,5 +77,6 @@ export function burstRecord(e: Readonly<BurstEvent>, id?: number): BurstRecord {
     learned_onset: { measure: e.learnedOnsetMeasure, value: known(e.learnedOnset), bursts: e.learnedOnsetBursts },
     node_increase: node,
     diagnosis: e.diagnosis,
+    top_pods: e.topPods === null ? null : e.topPods.map((p) => ({ veth: p.veth, ips: p.ips, packets: p.packets, bytes: p.bytes, share: p.share === null ? null : Math.round(p.share * 1000) / 1000 })),
   };
 }

@@ -6,6 +6,7 @@
 // allocating per sample.
 
 import { TRAFFIC_NAMES, type NodeContext } from './context.js';
+import type { LinkSnapshot } from '../talkers/top-talkers.js';
 
 /** The stat names of a device at one point in time. */
 export interface DeviceLayout {
@@ -95,6 +96,8 @@ export interface SampleSink {
   sample(s: Readonly<Sample>): void;
   /** The node's counters, once per tick before that tick's samples (a reused view). */
   context?(c: Readonly<NodeContext>): void;
+  /** The pods' host-side veths, every second or so (a snapshot the sink may keep). */
+  links?(l: Readonly<LinkSnapshot>): void;
   /** A device started being sampled (discovery or first line in a trace). */
   deviceAdded?(info: DeviceInfo, timeMs: number): void;
   /** A device is no longer sampled: removed from the host or deselected. */

@@ -178,6 +178,7 @@ export class ReplaySource implements StatsSource {
       throw err;
     }
     if (rec === null) return null;
+    if (rec.kind === 'links') return rec;
     if (rec.kind === 'context') {
       if (this.lastContextMs === this.lastContextMs && !(rec.timeMs > this.lastContextMs)) {
         this.fail(lineNo, `"t" ${rec.timeMs} is not after the previous node record (${this.lastContextMs})`);
@@ -193,6 +194,10 @@ export class ReplaySource implements StatsSource {
   }
 
   private deliver(rec: TraceRecord, sink: SampleSink): void {
+    if (rec.kind === 'links') {
+      sink.links?.(rec);
+      return;
+    }
     if (rec.kind === 'context') {
       const c = this.contextView;
       c.timeMs = rec.timeMs;

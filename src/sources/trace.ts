@@ -8,7 +8,11 @@
 //
 // "node" and "traffic" are context (src/sampling/context.ts): optional, and
 // only the values the kernel gave appear; a trace without them replays as
-// one whose context is not known.
+// one whose context is not known. So are the pods' host-side veths, at a
+// coarser cadence (src/talkers/):
+//
+//   {"t": 1764000000150.2, "links": {"eni1a2b3c": {"ips": ["10.1.0.10"], "counters":
+//    {"rx_packets": 1, "tx_packets": 2, "rx_bytes": 3, "tx_bytes": 4}}, ...}}
 //
 // `t` is unix epoch ms and may be fractional. Values are non-negative
 // integers: JSON numbers up to 2^53 - 1, decimal strings above (JSON numbers
@@ -16,6 +20,7 @@
 // Stats appear in the driver's order with the names `ethtool -S` prints.
 
 import { TRAFFIC_NAMES, type NodeContext } from '../sampling/context.js';
+import type { LinkSnapshot } from '../talkers/top-talkers.js';
 import type { Sample } from '../sampling/sample.js';
 import { u64IsSafe, u64Store, u64ToNumber, u64ToString } from '../sampling/u64.js';
 
@@ -50,6 +55,16 @@ export function formatContextLine(c: Readonly<NodeContext>): string | null {
   return node === '' ? null : `{"t":${c.timeMs},${node}}`;
 }
 
+/** The trace line of the pod veths' counters. */
+export function formatLinksLine(l: Readonly<LinkSnapshot>): string {
+  let out = '';
+  for (let i = 0; i < l.names.length; i++) {
+    const ips = JSON.stringify(l.ips[i] ?? []);
+    out += `${i === 0 ? '' : ','}${JSON.stringify(l.names[i])}:{"ips":${ips}${contextObject(',"counters":', TRAFFIC_NAMES, l.values.subarray(4 * i, 4 * i + 4))}}`;
+  }
+  return `{"t":${l.timeMs},"links":{${out}}}`;
+}
+
 /** `prefix{"name":value,...}` of the known values, '' when none is. */
 function contextObject(prefix: string, names: readonly string[], values: Float64Array): string {
   let out = '';
@@ -63,7 +78,8 @@ function contextObject(prefix: string, names: readonly string[], values: Float64
 export type TraceRecord =
   | { kind: 'sample'; timeMs: number; device: string; driver: string; names: string[]; values: Uint32Array; traffic: Float64Array }
   | { kind: 'error'; timeMs: number; device: string; error: string }
-  | { kind: 'context'; timeMs: number; names: string[]; values: Float64Array };
+  | { kind: 'context'; timeMs: number; names: string[]; values: Float64Array }
+  | { kind: 'links'; timeMs: number; names: string[]; values: Float64Array; ips: string[][] };
 
 /** Thrown by parseTraceLine; the caller adds FILE:LINE. */
 export class TraceSyntaxError extends Error {
@@ -103,6 +119,10 @@ export function parseTraceLine(line: string): TraceRecord | null {
   const t = rec['t'];
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw new TraceSyntaxError('"t" must be a non-negative number (unix ms)');
   if (t > MAX_TIME_MS) throw new TraceSyntaxError(`"t" ${t} is beyond the last representable date (${MAX_TIME_MS} ms, year 275760)`);
+  if ('links' in rec) {
+    if ('device' in rec || 'node' in rec) throw new TraceSyntaxError('a "links" record has no "device" or "node"');
+    return parseLinks(t, rec['links']);
+  }
   if ('node' in rec) {
     if ('device' in rec) throw new TraceSyntaxError('a record has either "node" or "device", not both');
     const node = counters(rec['node'], '"node"');
@@ -158,6 +178,30 @@ function checkDuplicates(line: string, rec: Record<string, unknown>, nestedKeys:
   if (dup === null) return;
   if (dup.inObject === 'stats') throw new TraceSyntaxError(`stat ${JSON.stringify(dup.key)} appears twice`);
   throw new TraceSyntaxError(dup.inObject === null ? `key ${JSON.stringify(dup.key)} appears twice` : `"${dup.inObject}": ${JSON.stringify(dup.key)} appears twice`);
+}
+
+function parseLinks(t: number, obj: unknown): TraceRecord {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TraceSyntaxError('"links" must be an object of veth: {ips, counters}');
+  const names = Object.keys(obj);
+  const values = new Float64Array(4 * names.length).fill(Number.NaN);
+  const ips: string[][] = [];
+  for (let i = 0; i < names.length; i++) {
+    const where = `"links" ${JSON.stringify(names[i])}`;
+    const link = (obj as Record<string, unknown>)[names[i]!];
+    if (typeof link !== 'object' || link === null || Array.isArray(link)) throw new TraceSyntaxError(`${where} must be {ips, counters}`);
+    const l = link as Record<string, unknown>;
+    const addrs = l['ips'] ?? [];
+    if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && a.length <= 64)) throw new TraceSyntaxError(`${where}: "ips" must be a list of addresses`);
+    ips.push(addrs as string[]);
+    if (l['counters'] === undefined) continue;
+    const c = counters(l['counters'], `${where} "counters"`);
+    for (let k = 0; k < c.names.length; k++) {
+      const at = (TRAFFIC_NAMES as readonly string[]).indexOf(c.names[k]!);
+      if (at < 0) throw new TraceSyntaxError(`${where}: unknown counter ${JSON.stringify(c.names[k])} (known: ${TRAFFIC_NAMES.join(', ')})`);
+      values[4 * i + at] = c.values[k]!;
+    }
+  }
+  return { kind: 'links', timeMs: t, names, values, ips };
 }
 
 /** A context object of name: non-negative integer. */

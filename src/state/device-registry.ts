@@ -13,6 +13,7 @@ import { trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { resolutionNote, type UpdatePeriod } from '../aggregation/update-period.js';
 import { DEFAULT_WINDOWS_MS } from '../aggregation/windows.js';
 import type { DeviceInfo, Sample, SampleSink, TickStats } from '../sampling/sample.js';
+import type { LinkSnapshot } from '../talkers/top-talkers.js';
 import type { NodeContext } from '../sampling/context.js';
 import { CaptureStore, DEFAULT_CAPTURE_MEMORY_BYTES } from './captures.js';
 import { FlightRecorder, type Capture } from './flight-recorder.js';
@@ -186,6 +187,10 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
     // Recorded before it is aggregated: a burst this sample finishes finds it on the tape.
     this.recorder?.sample(s);
     this.aggregator.sample(s);
+  }
+
+  links(l: Readonly<LinkSnapshot>): void {
+    this.aggregator.links(l);
   }
 
   context(c: Readonly<NodeContext>): void {

@@ -28,6 +28,12 @@ export interface TopPod {
   share: number | null;
 }
 
+/** A snapshot as the aggregation keeps it: with each device's packets (rx + tx) at that moment, from its newest sample. */
+export interface LinkMoment {
+  readonly snap: LinkSnapshot;
+  readonly devicePackets: ReadonlyMap<string, number>;
+}
+
 /** Talkers listed per burst. */
 export const TOP_PODS = 5;
 

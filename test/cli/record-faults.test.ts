@@ -23,7 +23,7 @@ afterEach(() => {
   child = null;
 });
 
-type DeviceLine = Exclude<TraceRecord, { kind: 'context' }>;
+type DeviceLine = Exclude<TraceRecord, { kind: 'context' | 'links' }>;
 
 /** Every line parses and the text ends with a newline: nothing was cut. Returns the device lines. */
 function wholeLines(text: string): DeviceLine[] {
@@ -37,7 +37,7 @@ function wholeLines(text: string): DeviceLine[] {
       expect(r).not.toBeNull();
       return r!;
     })
-    .filter((r): r is DeviceLine => r.kind !== 'context');
+    .filter((r): r is DeviceLine => r.kind !== 'context' && r.kind !== 'links');
 }
 
 /** The single stderr line of a failed run, after checking exit 1. */

@@ -10,14 +10,14 @@ import { canUseNetns, isRoot, netnsSkipReason } from '../helpers/host.js';
 
 const hasEth0 = existsSync('/sys/class/net/eth0');
 
-type DeviceLine = Exclude<TraceRecord, { kind: 'context' }>;
+type DeviceLine = Exclude<TraceRecord, { kind: 'context' | 'links' }>;
 
 /** The device lines of a trace (the node's lines are checked where they matter). */
 function parse(text: string): DeviceLine[] {
   return text
     .split('\n')
     .map((l) => parseTraceLine(l))
-    .filter((r): r is DeviceLine => r !== null && r.kind !== 'context');
+    .filter((r): r is DeviceLine => r !== null && r.kind !== 'context' && r.kind !== 'links');
 }
 
 describe('record: bad input is refused before anything is written', () => {

@@ -159,8 +159,10 @@ describe('HTTP', () => {
       learned_onset: { measure: 'packets_per_second', value: null, bursts: 0 },
       node_increase: {},
       diagnosis: { cause: 'linklocal' },
+      // No pod veths in this source.
+      top_pods: null,
     });
-    expect(Object.keys(body.bursts[0]!)).toEqual(['id', 'device', 'stat', 'start_ms', 'end_ms', 'duration_ms', 'increase', 'peak_rate_per_second', 'onset', 'learned_onset', 'node_increase', 'diagnosis', 'capture']);
+    expect(Object.keys(body.bursts[0]!)).toEqual(['id', 'device', 'stat', 'start_ms', 'end_ms', 'duration_ms', 'increase', 'peak_rate_per_second', 'onset', 'learned_onset', 'node_increase', 'diagnosis', 'top_pods', 'capture']);
     body = (await (await fetch(`${base}/api/bursts?stat=pps_allowance_exceeded`)).json()) as typeof body;
     expect(body.bursts.map((b) => b['stat'])).toEqual(['pps_allowance_exceeded']);
     body = (await (await fetch(`${base}/api/bursts?since=${t0 + 2000}`)).json()) as typeof body;
