@@ -10,7 +10,9 @@ import { InputError, describeErrno } from '../errors.js';
 import { NativeSource } from '../sampling/native-source.js';
 import type { Sample } from '../sampling/sample.js';
 import type { NodeContext } from '../sampling/context.js';
-import { formatContextLine, formatTraceLine } from '../sources/trace.js';
+import { formatContextLine, formatLinksLine, formatTraceLine } from '../sources/trace.js';
+import { LinkPoller } from '../talkers/link-poller.js';
+import type { LinkSnapshot } from '../talkers/top-talkers.js';
 
 /** "ENOSPC (no space left on device)" for a system error, its message otherwise. */
 function describeWriteError(err: NodeJS.ErrnoException): string {
@@ -115,17 +117,27 @@ export default defineCommand({
         const line = formatContextLine(c);
         if (line !== null) batch.push(line);
       },
+      links(l: Readonly<LinkSnapshot>) {
+        batch.push(formatLinksLine(l));
+      },
       tick() {
         tickRecords++;
       },
     };
     const flushTimer = setInterval(flush, 500);
-    const stop = (): void => source.stop();
+    // The pods' veths every second, in the same stream (src/talkers/).
+    const pods = new LinkPoller({ addon: source.addon, burstOpen: () => false });
+    pods.start(sink);
+    const stop = (): void => {
+      pods.stop();
+      source.stop();
+    };
     io.signal.addEventListener('abort', stop, { once: true });
     const timer = flags.duration !== undefined ? setTimeout(stop, flags.duration) : null;
     try {
       await source.run(sink);
     } finally {
+      pods.stop();
       clearInterval(flushTimer);
       if (timer) clearTimeout(timer);
       io.signal.removeEventListener('abort', stop);

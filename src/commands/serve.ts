@@ -16,6 +16,7 @@ import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../sources/replay.js';
 import { NativeSource } from '../sampling/native-source.js';
+import { LinkPoller } from '../talkers/link-poller.js';
 import type { StatsSource } from '../sampling/sample.js';
 import { createServer, parseListen, type WebServer } from '../export/server.js';
 import { loadWebConfig, WebConfigSource } from '../export/web-config.js';
@@ -215,10 +216,14 @@ export default defineCommand({
       version: version(),
     });
 
+    // The pods behind each burst (src/talkers/): only where the kernel is sampled.
+    const pods = native ? new LinkPoller({ addon: native.addon, burstOpen: () => registry.aggregator.anyOpenBurst(), log }) : null;
+    pods?.start(registry);
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      pods?.stop();
       source.stop();
     };
     io.signal.addEventListener('abort', stop, { once: true });

@@ -65,7 +65,8 @@ export interface SourceDevice {
 
 export class NativeSource implements StatsSource, RingHandler {
   private readonly opts: NativeSourceOptions;
-  private readonly addon: NativeAddon;
+  /** The addon it samples with (the pod-veth poller dumps links through it too). */
+  readonly addon: NativeAddon;
   private readonly host: DiscoveryHost;
   private readonly log: Logger;
   private readonly byId = new Map<number, Tracked>();

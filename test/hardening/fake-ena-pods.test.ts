@@ -1,0 +1,125 @@
+// Which pods: three "pods" wired like the VPC CNI (each in a namespace the
+// test creates, a host-side veth without an address, a host route to the
+// pod's address from the documentation range, the pod's default route via
+// 169.254.1.1) send known numbers of datagrams while a fake-ENA burst is in
+// progress; the burst names them, most first, with exactly those numbers.
+// The "ENI" is a veth overlaid by the fake-ENA shim (a stand-in for ENA),
+// its allowance a token bucket over the traffic the test sends through it.
+// Nothing leaves the host: the pods' frames go to a gateway MAC nobody has,
+// so the host side counts and drops them; the ENI's go to a made-up
+// neighbour behind its peer.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createVeth, type VethPair } from '../../src/harness/netns.js';
+import { until } from '../../src/harness/wait.js';
+import { canUseNetns, netnsSkipReason } from '../helpers/host.js';
+import { startServe, type Served } from '../helpers/serve.js';
+import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
+
+interface Burst {
+  id: number;
+  device: string;
+  stat: string;
+  top_pods: { veth: string; ips: string[]; packets: number; bytes: number; share: number | null }[] | null;
+}
+
+let served: Served | null = null;
+const pairs: VethPair[] = [];
+afterEach(async () => {
+  await served?.stop();
+  served = null;
+  for (const p of pairs.splice(0)) p.remove();
+});
+
+/** A pod: its namespace, host-side veth and address. */
+function pod(i: number): { pair: VethPair; ip: string } {
+  const pair = createVeth({ prefix: `ebpd${i}` });
+  pairs.push(pair);
+  const ip = `192.0.2.${20 + i}`;
+  for (const [ns, dev] of [
+    [null, pair.name],
+    [pair.netns, pair.peer],
+  ] as const) {
+    const args = ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=1`];
+    execFileSync(ns ? 'ip' : args[0]!, ns ? ['netns', 'exec', ns, ...args] : args.slice(1));
+  }
+  execFileSync('ip', ['-n', pair.netns, 'addr', 'add', `${ip}/32`, 'dev', pair.peer]);
+  execFileSync('ip', ['-n', pair.netns, 'route', 'add', '169.254.1.1', 'dev', pair.peer, 'scope', 'link']);
+  execFileSync('ip', ['-n', pair.netns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', pair.peer]);
+  execFileSync('ip', ['-n', pair.netns, 'neigh', 'replace', '169.254.1.1', 'lladdr', '02:eb:00:00:00:fe', 'dev', pair.peer, 'nud', 'permanent']);
+  execFileSync('ip', ['route', 'add', `${ip}/32`, 'dev', pair.name, 'scope', 'link']);
+  return { pair, ip };
+}
+
+/** Sends `count` datagrams of 100 bytes from inside the pod's namespace; resolves when all are out. */
+async function podSends(ns: string, count: number): Promise<void> {
+  const script = `const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(100);let n=0;const go=()=>{if(n===${count}){s.close();return;}n++;s.send(b,9,'198.51.100.1',go);};go();`;
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: 'ignore' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  expect(code).toBe(0);
+}
+
+const skip = !haveCc ? '(skipped: needs a C compiler for the shim)' : netnsSkipReason ? `(skipped: ${netnsSkipReason})` : '';
+
+describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired like the VPC CNI ${skip}`, () => {
+  it('names the pods that sent during the burst, most packets first, with exactly what they sent', async () => {
+    // The ENI: a veth overlaid by the fake ENA, 1,000 packets/s allowed (a 100 ms bucket).
+    const eni = createVeth({ prefix: 'ebpe' });
+    pairs.push(eni);
+    const n = process.pid % 250;
+    execFileSync('ip', ['addr', 'add', `10.216.${n}.1/30`, 'dev', eni.name]);
+    execFileSync('ip', ['neigh', 'replace', `10.216.${n}.2`, 'lladdr', '02:eb:00:00:00:03', 'dev', eni.name, 'nud', 'permanent']);
+    const pods = [pod(0), pod(1), pod(2)];
+    const env = shimEnv(`${eni.name}=${shimScript('pods-eni.script', '0 limit pps_allowance_exceeded 1000 100\n')}`);
+    served = await startServe(['--device', eni.name, '--capture-before', '2s', '--capture-after', '1s'], env);
+
+    // 1,500 packets/s through the ENI until told to stop: a burst from ~0.2 s on.
+    const sock = createSocket('udp4');
+    sock.bind(0);
+    await once(sock, 'listening');
+    let sending = true;
+    const payload = Buffer.alloc(100);
+    const eniTraffic = (async () => {
+      const t0 = performance.now();
+      let sent = 0;
+      while (sending) {
+        const due = Math.floor(((performance.now() - t0) * 1500) / 1000);
+        for (; sent < due; sent++) sock.send(payload, 9, `10.216.${n}.2`);
+        await new Promise((r) => setTimeout(r, 4));
+      }
+    })();
+    try {
+      // Once the burst is open (so the poller's snapshot before it is in), the pods send.
+      await until(async () => (await served!.json<{ open?: unknown[] }>(`/api/bursts?open=1&device=${eni.name}`)).open?.length === 1, 'the burst to open', 15_000);
+      await Promise.all([podSends(pods[0]!.pair.netns, 300), podSends(pods[1]!.pair.netns, 3000), podSends(pods[2]!.pair.netns, 30)]);
+      // ... and the burst goes on a little after them.
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      sending = false;
+      await eniTraffic;
+      sock.close();
+    }
+
+    const burst = await until(async () => {
+      const b = (await served!.json<{ bursts: Burst[] }>(`/api/bursts?device=${eni.name}`)).bursts;
+      return b.length > 0 ? b[0]! : null;
+    }, 'the burst to end', 15_000);
+    expect(burst.stat).toBe('pps_allowance_exceeded');
+    // Exactly what each pod sent, most first: 100-byte datagrams are 142-byte frames.
+    expect(burst.top_pods!.map((p) => [p.veth, p.ips, p.packets, p.bytes])).toEqual([
+      [pods[1]!.pair.name, [pods[1]!.ip], 3000, 3000 * 142],
+      [pods[0]!.pair.name, [pods[0]!.ip], 300, 300 * 142],
+      [pods[2]!.pair.name, [pods[2]!.ip], 30, 30 * 142],
+    ]);
+    // Shares are of the ENI's packets over the same two moments: in the pods' proportions.
+    const [a, b, c] = burst.top_pods!.map((p) => p.share!);
+    expect(a! / b!).toBeCloseTo(10, 0);
+    expect(c).toBeGreaterThan(0);
+    // The log line says it too.
+    const line = served.logs().find((l) => l['msg'] === 'burst' && l['device'] === eni.name);
+    expect(line?.['top_pods']).toMatch(new RegExp(`^${pods[1]!.pair.name} ${pods[1]!.ip.replace(/\./g, '\\.')} \\d+%, `));
+  }, 90_000);
+});
