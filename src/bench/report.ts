@@ -8,6 +8,7 @@ import type { CostResult } from './cost.js';
 import type { BenchDevice } from './devices.js';
 import type { FidelityResult, ScrapeView } from './fidelity.js';
 import type { EnaResult } from './ena.js';
+import type { LinksResult } from './links.js';
 import type { MachineInfo } from './machine.js';
 import type { OverheadResult } from './overhead.js';
 import type { ScrapeResult } from './scrape.js';
@@ -36,6 +37,8 @@ export interface BenchReport {
   fidelity: Section<FidelityResult>;
   /** ENA only: ioctl latency and the device's counter refresh period. */
   ena: Section<EnaResult>;
+  /** One netlink dump of every interface's counters, with 100 (and 500) veths: what ranking pods costs. */
+  links?: Section<LinksResult>;
   comparisons: Comparison[];
   targets: TargetResult[];
   /** Plain-language notes: methods, skips, and why each MISS happened. */
@@ -334,6 +337,23 @@ export function renderReport(r: BenchReport): string {
         '',
         '',
       ]);
+    }
+  }
+
+  const l = r.links;
+  if (l !== undefined) {
+    section('7 pod veth counters: one netlink dump');
+    if (isSkipped(l)) add(['', 'skipped', l.reason, '', 'SKIP']);
+    else {
+      for (const row of l.rows) {
+        add([
+          `${row.veths} veths (${row.interfaces} interfaces)`,
+          `${sig(row.cpuUsPerDump)} µs CPU`,
+          `per dump, wall ${sig(row.wallUsPerDump)} µs, ${row.dumps} dumps; 4 sysfs reads per veth instead: ${sig(row.sysfsCpuUs)} µs`,
+          '',
+          '',
+        ]);
+      }
     }
   }
 

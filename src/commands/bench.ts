@@ -56,6 +56,7 @@ export default defineCommand({
       { measureEna },
       { checkExplicitDevices, prepareDevices },
       { measureFidelity },
+      { measureLinks },
       { currentLoad, machineInfo },
       { measureOverhead },
       { explain },
@@ -68,6 +69,7 @@ export default defineCommand({
       import('../bench/ena.js'),
       import('../bench/devices.js'),
       import('../bench/fidelity.js'),
+      import('../bench/links.js'),
       import('../bench/machine.js'),
       import('../bench/overhead.js'),
       import('../bench/notes.js'),
@@ -106,6 +108,7 @@ export default defineCommand({
       scrape: skip('not run'),
       fidelity: skip('not run'),
       ena: skip('not run'),
+      links: skip('not run'),
       comparisons: [],
       targets: [],
       notes: [],
@@ -160,6 +163,8 @@ export default defineCommand({
         ena.length > 0
           ? await guarded('ena', () => measureEna(ctx, ena))
           : skip('no ENA device here; on EC2 this measures GSTATS latency and how often the device refreshes its counters (see README, Performance)');
+      // Creating veths needs what the native measurements need (root, iproute2).
+      report.links = native && devset.veths !== null ? await guarded('pod veth counters', () => measureLinks(ctx, devset.addon!)) : skip(native ? (flags.device.length > 0 ? 'devices named with --device: no veths are made' : 'no veths could be made here') : noNative);
     } finally {
       ctx.progress('cleaning up');
       cleanup.runAll();

@@ -57,10 +57,10 @@ describe('ethburst bench --quick', () => {
       const elapsed = Date.now() - t0;
       expect(r.status, r.stderr).toBe(0);
       expect(elapsed).toBeLessThan(150_000);
-      // The table: machine header, five sections, target summary.
+      // The table: machine header, the sections, target summary.
       expect(r.stdout).toMatch(/^ethburst bench \S+ \(quick\)/);
       expect(r.stdout).toMatch(/^machine: .+ · \d+ cores · Linux .+ · Node v\d+/m);
-      for (const s of ['1 CPU per device-sample', '2 serve at 10 Hz', '3 tick lateness', '4 /metrics', '5 fidelity']) expect(r.stdout).toContain(s);
+      for (const s of ['1 CPU per device-sample', '2 serve at 10 Hz', '3 tick lateness', '4 /metrics', '5 fidelity', '7 pod veth counters']) expect(r.stdout).toContain(s);
       expect(r.stdout).toMatch(/^targets: \d+ PASS, \d+ MISS, \d+ SKIP/m);
 
       // The report plus the errors (src/commands/bench.ts); NaN and ±Infinity are written as null.
@@ -73,8 +73,8 @@ describe('ethburst bench --quick', () => {
         kernel: expect.stringMatching(/^Linux /),
         node: process.version,
       } satisfies Partial<Record<keyof MachineInfo, unknown>>);
-      for (const section of ['cost', 'overhead', 'cadence', 'scrape', 'fidelity'] as const) {
-        const result = doc[section];
+      for (const section of ['cost', 'overhead', 'cadence', 'scrape', 'fidelity', 'links'] as const) {
+        const result = doc[section]!;
         expect(['ok', 'skipped']).toContain(result.status);
         if (result.status === 'skipped') expect(result.reason).toMatch(/\S/);
       }
@@ -104,6 +104,12 @@ describe('ethburst bench --quick', () => {
           if (x.status === 'ok') expect(x.cpuUsPerSample).toBeGreaterThan(0);
           else expect(x.reason).toMatch(/\S/);
         }
+      }
+      // With veths to make, one dump of 100 of them, measured against sysfs.
+      if (doc.links?.status === 'ok') {
+        expect(doc.links.rows.map((x) => x.veths)).toEqual([100]);
+        expect(doc.links.rows[0]!.interfaces).toBeGreaterThanOrEqual(100);
+        expect(doc.links.rows[0]!.cpuUsPerDump).toBeGreaterThan(0);
       }
       if (doc.scrape.status === 'ok') {
         expect(doc.scrape.configs.map((c) => `${c.devices}/${c.stats}`)).toEqual(['1/defaults', '8/defaults', '32/defaults', '1/all', '8/all', '32/all']);
