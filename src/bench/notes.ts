@@ -50,7 +50,7 @@ export function explain(r: BenchReport): string[] {
       `why serve uses ${sig(o.cpuPercent, 2)} % of a core: serve with nothing to sample already uses ${sig(o.baselineCpuPercent, 2)} % (HTTP server, timers, prom-client's default collectors); sampling adds the rest${o.source === 'simulate' ? ', and the simulator generates every counter in JavaScript' : ''}.${o.windowS < 60 ? ` This window was ${sig(o.windowS)} s, soon after start-up, at /proc's 10 ms resolution: the full run's 3 min window is the number to judge.` : ''} Fewer fixed wake-ups (the 200 ms drain timer) would close it.`,
     );
   }
-  if (miss.has('serve.rss') && o) notes.push(`why RSS is ${sig(o.rssMB.max)} MB: Node's baseline (V8 heap, code, prom-client) plus per-device histogram and series rings; --max-old-space-size or smaller series rings would bound it.`);
+  if (miss.has('serve.rss') && o) notes.push(`why RSS is ${sig(o.rssMB.max)} MB: Node's baseline (V8 heap, code, prom-client), per-device series rings, and the flight recorder's rings, committed up front (865 KiB per device at 100 ms over its 15-minute span, plus 1.1 MiB for the node: ethburst_recorder_bytes); --recorder-span 5m would cut those to a third, and a denser tape (issue 16) would too.`);
   if (miss.has('serve.rss_growth') && o) {
     const ring = o.rssMB.ringFirstPass;
     const ringPart =
