@@ -38,10 +38,9 @@ export class DeviceContext {
     this.gauge[i] = p < 0 ? Number.NaN : s.values[2 * p + 1]! * 4294967296 + s.values[2 * p]!;
   }
 
-  /** Packets both ways in the newest good sample (NaN: none yet, or not known). */
+  /** Packets both ways in the newest good sample (NaN: none, or not known). */
   newestPackets(): number {
     const i = (this.next + HISTORY - 1) % HISTORY;
-    if (Number.isNaN(this.times[i]!)) return Number.NaN;
     return this.traffic[i * TRAFFIC]! + this.traffic[i * TRAFFIC + 1]!;
   }
 

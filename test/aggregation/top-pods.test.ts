@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js';
-import { DeviceContext } from '../../src/aggregation/burst-context.js';
 import { burstRecord, type BurstRecord } from '../../src/aggregation/burst-record.js';
 import { formatContextLine, formatLinksLine, formatTraceLine, parseTraceLine } from '../../src/sources/trace.js';
 import { ReplaySource } from '../../src/sources/replay.js';
@@ -103,9 +102,5 @@ describe('top pods per burst', () => {
     await new ReplaySource('trace', { input: Readable.from([Buffer.from(text)]) }).run(agg);
     agg.finish();
     expect(bursts.map((x) => x.top_pods)).toEqual([null]);
-  });
-
-  it('knows no device packets before the device’s first sample (a share then is unknown, not huge)', () => {
-    expect(new DeviceContext().newestPackets()).toBeNaN();
   });
 });
