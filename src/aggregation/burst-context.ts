@@ -41,6 +41,7 @@ export class DeviceContext {
   /** Packets both ways in the newest good sample (NaN: none, or not known). */
   newestPackets(): number {
     const i = (this.next + HISTORY - 1) % HISTORY;
+    if (Number.isNaN(this.times[i]!)) return Number.NaN;
     return this.traffic[i * TRAFFIC]! + this.traffic[i * TRAFFIC + 1]!;
   }
 

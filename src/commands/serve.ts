@@ -180,7 +180,11 @@ export default defineCommand({
     const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
-    const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice() });
+    // The pods behind each burst (src/talkers/): only where the kernel is sampled.
+    const pods = native
+      ? new LinkPoller({ addon: native.addon, burstOpen: () => registry.aggregator.anyOpenBurst(), ready: () => registry.allSampled(), log })
+      : null;
+    const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice(), ...(pods ? { links: pods.stats() } : {}) });
     const assets = pageAssets();
     const servers: WebServer[] = [];
     const policy = statPolicyView(flags['burst-stat']);
@@ -216,8 +220,6 @@ export default defineCommand({
       version: version(),
     });
 
-    // The pods behind each burst (src/talkers/): only where the kernel is sampled.
-    const pods = native ? new LinkPoller({ addon: native.addon, burstOpen: () => registry.aggregator.anyOpenBurst(), log }) : null;
     pods?.start(registry);
     let stopping = false;
     const stop = (): void => {

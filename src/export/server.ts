@@ -17,6 +17,7 @@ import type { Exporter } from './exporter.js';
 import type { Logger } from '../log.js';
 import { oneLine } from '../errors.js';
 import { statMetric } from './metric-names.js';
+import type { LinkPollStats } from '../talkers/link-poller.js';
 import { BasicAuth, type TlsSettings, type WebConfig, type WebConfigSource } from './web-config.js';
 
 const gzipAsync = promisify(gzip);
@@ -66,7 +67,7 @@ export interface ServerOptions {
   readonly exporter: Exporter;
   readonly log: Logger;
   /** Extra facts for the index page and /api/devices (notice: what the user should know about the sampling, or null). */
-  readonly describe: () => { source: string; intervalMs: number; notice?: string | null };
+  readonly describe: () => { source: string; intervalMs: number; notice?: string | null; links?: LinkPollStats };
   readonly now?: () => number;
   /** Static assets (the live page): `/` and `/ui/...`; null when there is no such asset. */
   readonly assets?: (path: string) => { type: string; body: string | Buffer } | null;

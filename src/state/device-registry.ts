@@ -269,6 +269,13 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
     return this.devices.size;
   }
 
+  /** Whether there are devices and each has had a good sample (readiness without the words). */
+  allSampled(): boolean {
+    if (this.devices.size === 0) return false;
+    for (const d of this.devices.values()) if (!d.everGood) return false;
+    return true;
+  }
+
   /** Ready once every known device has had a good sample. */
   readiness(): { ready: boolean; reason: string } {
     if (this.devices.size === 0) return { ready: false, reason: 'no device is being sampled yet' };

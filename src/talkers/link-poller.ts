@@ -17,6 +17,8 @@ import type { LinkSnapshot } from './top-talkers.js';
 
 export const LINK_POLL_MS = 1000;
 export const LINK_POLL_FAST_MS = 200;
+/** How often the poller looks whether the devices have been sampled yet. */
+const POLL_READY_MS = 20;
 /** Host routes are read again this often, and when an interface appears. */
 const ROUTES_EVERY_MS = 10_000;
 
@@ -24,6 +26,11 @@ export interface LinkPollerOptions {
   readonly addon: Pick<NativeAddon, 'linkCounters'>;
   /** Whether a burst is open now: the poller then polls every `fastMs`. */
   readonly burstOpen: () => boolean;
+  /**
+   * Whether the devices have been sampled: until then a snapshot has no
+   * device packets to share against, so the first dump waits for it.
+   */
+  readonly ready?: () => boolean;
   readonly intervalMs?: number;
   readonly fastMs?: number;
   readonly log?: Logger;
@@ -60,6 +67,16 @@ export function sysfsInterfaces(sysNet = '/sys/class/net'): Map<number, Interfac
   return out;
 }
 
+/** The poller's counts, in /api/devices as `links`. */
+export interface LinkPollStats {
+  polls: number;
+  failures: number;
+  /** Pod veths seen in the last good dump. */
+  veths: number;
+  /** When that dump was taken (ms since the epoch), null before one. */
+  lastMs: number | null;
+}
+
 export class LinkPoller {
   private readonly intervalMs: number;
   private readonly fastMs: number;
@@ -72,9 +89,11 @@ export class LinkPoller {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private failing: number | null = null;
-  /** Polls done, and those that failed. */
+  /** Polls done, those that failed, the pod veths in the last good one, and its time. */
   polls = 0;
   failures = 0;
+  veths = 0;
+  lastMs: number | null = null;
 
   constructor(private readonly opts: LinkPollerOptions) {
     this.intervalMs = opts.intervalMs ?? LINK_POLL_MS;
@@ -87,13 +106,19 @@ export class LinkPoller {
   start(sink: SampleSink): void {
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
-      await this.poll(sink);
+      const ready = this.opts.ready?.() ?? true;
+      if (ready) await this.poll(sink);
       if (this.stopped) return;
-      this.timer = setTimeout(() => void loop(), this.opts.burstOpen() ? this.fastMs : this.intervalMs);
+      this.timer = setTimeout(() => void loop(), !ready ? POLL_READY_MS : this.opts.burstOpen() ? this.fastMs : this.intervalMs);
       // Polling alone never keeps the process alive.
       this.timer.unref();
     };
     void loop();
+  }
+
+  /** What /api/devices says about the polling. */
+  stats(): LinkPollStats {
+    return { polls: this.polls, failures: this.failures, veths: this.veths, lastMs: this.lastMs };
   }
 
   stop(): void {
@@ -143,6 +168,8 @@ export class LinkPoller {
       ips.push(routed);
       for (let k = 1; k <= 4; k++) values.push(this.buf[5 * i + k]!);
     }
+    this.veths = names.length;
+    this.lastMs = timeMs;
     // No pod here: nothing to say (and bursts say nothing about pods).
     if (names.length === 0) return;
     const snap: LinkSnapshot = { timeMs, names, ips, values: Float64Array.from(values) };

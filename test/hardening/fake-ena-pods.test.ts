@@ -74,7 +74,10 @@ describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired l
     execFileSync('ip', ['neigh', 'replace', `10.216.${n}.2`, 'lladdr', '02:eb:00:00:00:03', 'dev', eni.name, 'nud', 'permanent']);
     const pods = [pod(0), pod(1), pod(2)];
     const env = shimEnv(`${eni.name}=${shimScript('pods-eni.script', '0 limit pps_allowance_exceeded 1000 100\n')}`);
-    served = await startServe(['--device', eni.name, '--capture-before', '2s', '--capture-after', '1s'], env);
+    // A 3 s gap: a sender stalled by a busy machine does not split the burst.
+    served = await startServe(['--device', eni.name, '--capture-before', '2s', '--capture-after', '1s', '--burst-gap', '3s'], env);
+    // The poller's first dump follows the ENI's first sample: the baseline every burst needs.
+    await until(async () => ((await served!.json<{ links?: { polls: number } }>('/api/devices')).links?.polls ?? 0) >= 1, 'the first veth dump', 15_000);
 
     // 1,500 packets/s through the ENI until told to stop: a burst from ~0.2 s on.
     const sock = createSocket('udp4');
@@ -106,7 +109,7 @@ describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired l
     const burst = await until(async () => {
       const b = (await served!.json<{ bursts: Burst[] }>(`/api/bursts?device=${eni.name}`)).bursts;
       return b.length > 0 ? b[0]! : null;
-    }, 'the burst to end', 15_000);
+    }, 'the burst to end', 30_000);
     expect(burst.stat).toBe('pps_allowance_exceeded');
     // Exactly what each pod sent, most first: 100-byte datagrams are 142-byte frames.
     expect(burst.top_pods!.map((p) => [p.veth, p.ips, p.packets, p.bytes])).toEqual([

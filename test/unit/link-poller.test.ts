@@ -2,7 +2,7 @@
 // test/native/link-counters.test.ts): which interfaces count as pods, the
 // cadence while a burst is open, and a failing dump.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LinkPoller, type Interface } from '../../src/talkers/link-poller.js';
 import type { LinkSnapshot } from '../../src/talkers/top-talkers.js';
 import type { LogFields, Logger } from '../../src/log.js';
@@ -77,5 +77,34 @@ describe('pod-veth poller', () => {
       ['info', 'reading the pod veths’ counters again', undefined],
     ]);
     expect([p.polls, p.failures, got.length]).toEqual([3, 2, 0]);
+  });
+
+  describe('cadence', () => {
+    afterEach(() => void vi.useRealTimers());
+
+    it('waits for the devices’ first samples, then polls every second, and five times as often while a burst is open', async () => {
+      vi.useFakeTimers();
+      let ready = false;
+      let open = false;
+      const p = new LinkPoller({ addon: addon([[7, 1, 2, 3, 4]]), burstOpen: () => open, ready: () => ready, routes: () => new Map([['eniaaa', ['10.1.0.10']]]), interfaces: () => IFS });
+      p.start({ sample() {} });
+      // No sample yet: a dump now would have no device packets to share against.
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(p.polls).toBe(0);
+      ready = true;
+      await vi.advanceTimersByTimeAsync(20);
+      expect(p.stats()).toMatchObject({ polls: 1, failures: 0, veths: 1 });
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(p.polls).toBe(4);
+      open = true;
+      // The 1 s wait already begun runs out, then every 200 ms.
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(p.polls).toBe(5);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(p.polls).toBe(10);
+      p.stop();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(p.polls).toBe(10);
+    });
   });
 });
