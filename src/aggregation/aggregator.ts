@@ -64,6 +64,8 @@ export interface BurstEvent {
   diagnosis: Diagnosis;
   /** The pods that moved the most packets over the burst (top-talkers.ts); null when the source has no pod veths. A new array per burst. */
   topPods: TopPod[] | null;
+  /** The two pod-veth snapshots topPods compares (its capture carries them, so a replay ranks the same); null with topPods. */
+  topPodMoments: readonly [LinkMoment, LinkMoment] | null;
 }
 
 /** A completed unix second of one (device, stat). */
@@ -243,6 +245,7 @@ export class Aggregator implements SampleSink {
     learnedOnsetBursts: 0,
     diagnosis: { cause: 'other', summary: '', remedy: '' },
     topPods: null,
+    topPodMoments: null,
   };
   private readonly failedEv: FailedReadEvent = { device: '', timeMs: 0, kind: 'error' };
   private readonly epochEv: EpochEvent = { device: '', timeMs: 0, generation: 0, trackedStats: [] };
@@ -287,9 +290,14 @@ export class Aggregator implements SampleSink {
   /** The pods' veths: kept with each device's packets at this moment, the last few of them. */
   links(l: Readonly<LinkSnapshot>): void {
     const devicePackets = new Map<string, number>();
-    for (const [name, dev] of this.devices) devicePackets.set(name, dev.context.newestPackets());
-    // Sources hand over snapshots they do not touch again; the names and addresses are shared.
-    const m: LinkMoment = { snap: { timeMs: l.timeMs, names: l.names, values: l.values.slice(), ips: l.ips }, devicePackets };
+    const deviceTimes = new Map<string, number>();
+    for (const [name, dev] of this.devices) {
+      devicePackets.set(name, dev.context.newestPackets());
+      deviceTimes.set(name, dev.context.newestTime());
+    }
+    // Sources hand over snapshots they do not touch again; the names, addresses and pods are shared.
+    const snap: LinkSnapshot = { timeMs: l.timeMs, names: l.names, values: l.values.slice(), ips: l.ips, ...(l.pods ? { pods: l.pods } : {}) };
+    const m: LinkMoment = { snap, devicePackets, deviceTimes };
     this.linkMoments.push(m);
     if (this.linkMoments.length > LINK_MOMENTS) this.linkMoments.shift();
   }
@@ -554,7 +562,9 @@ export class Aggregator implements SampleSink {
       fragmentsCreated: frag >= 0 ? this.nodeIncrease[frag]! : Number.NaN,
       learnedOnset: e.learnedOnset,
     });
-    e.topPods = this.topPods(tr.device, o.links, b.doneEndMs);
+    const after = o.links === null ? undefined : this.linkMoments.find((m) => m.snap.timeMs >= b.doneEndMs);
+    e.topPodMoments = o.links !== null && after !== undefined ? [o.links, after] : null;
+    e.topPods = e.topPodMoments === null ? null : this.topPods(tr.device, o.links!, after!);
     o.links = null;
     // This burst's onset counts for the next ones, not for its own diagnosis.
     o.learn(onsetValue(tr.stat, e.onset));
@@ -579,11 +589,8 @@ export class Aggregator implements SampleSink {
     return null;
   }
 
-  /** Who moved the packets from `before` to the first snapshot at or after the burst's end; null when either is missing. */
-  private topPods(device: string, before: LinkMoment | null, endMs: number): TopPod[] | null {
-    if (before === null) return null;
-    const after = this.linkMoments.find((m) => m.snap.timeMs >= endMs);
-    if (after === undefined) return null;
+  /** Who moved the packets from `before` (at or before the burst's start) to `after` (the first snapshot at or after its end). */
+  private topPods(device: string, before: LinkMoment, after: LinkMoment): TopPod[] {
     const devicePackets = (after.devicePackets.get(device) ?? Number.NaN) - (before.devicePackets.get(device) ?? Number.NaN);
     return topTalkers(before.snap, after.snap, devicePackets);
   }

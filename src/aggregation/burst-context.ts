@@ -45,6 +45,11 @@ export class DeviceContext {
     return this.traffic[i * TRAFFIC]! + this.traffic[i * TRAFFIC + 1]!;
   }
 
+  /** The time of the newest good sample (NaN: none). */
+  newestTime(): number {
+    return this.times[(this.next + HISTORY - 1) % HISTORY]!;
+  }
+
   /** The slot of the sample taken at exactly t, or -1 when it is no longer kept. */
   find(t: number): number {
     for (let i = 0; i < HISTORY; i++) if (this.times[i] === t) return i;

@@ -35,7 +35,7 @@ export interface BurstRecord extends BurstBasics {
   node_increase: Record<string, number>;
   diagnosis: Diagnosis;
   /** The pods that moved the most packets over the burst (null: no pod veths in the source). */
-  top_pods: { veth: string; ips: string[]; packets: number; bytes: number; share: number | null }[] | null;
+  top_pods: { veth: string; ips: string[]; pod: string | null; packets: number; bytes: number; share: number | null }[] | null;
 }
 
 const NODE_GAUGES = new Set(NODE_COUNTERS.filter((c) => c.type === 'gauge').map((c) => c.name));
@@ -77,6 +77,6 @@ export function burstRecord(e: Readonly<BurstEvent>, id?: number): BurstRecord {
     learned_onset: { measure: e.learnedOnsetMeasure, value: known(e.learnedOnset), bursts: e.learnedOnsetBursts },
     node_increase: node,
     diagnosis: e.diagnosis,
-    top_pods: e.topPods === null ? null : e.topPods.map((p) => ({ veth: p.veth, ips: p.ips, packets: p.packets, bytes: p.bytes, share: p.share === null ? null : Math.round(p.share * 1000) / 1000 })),
+    top_pods: e.topPods === null ? null : e.topPods.map((p) => ({ veth: p.veth, ips: p.ips, pod: p.pod, packets: p.packets, bytes: p.bytes, share: p.share === null ? null : Math.round(p.share * 1000) / 1000 })),
   };
 }

@@ -17,6 +17,8 @@ import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../sources/replay.js';
 import { NativeSource } from '../sampling/native-source.js';
 import { LinkPoller } from '../talkers/link-poller.js';
+import { kubeApiFrom, kubernetesFlags, nodeEventsFlags, startPodDirectory } from '../cli/kubernetes-flags.js';
+import { NodeEvents } from '../kubernetes/node-events.js';
 import type { StatsSource } from '../sampling/sample.js';
 import { createServer, parseListen, type WebServer } from '../export/server.js';
 import { loadWebConfig, WebConfigSource } from '../export/web-config.js';
@@ -92,7 +94,9 @@ export default defineCommand({
     'capture-memory': { type: 'int', default: '32', min: 1, max: 65_536, valueName: 'MiB', help: 'memory for the captures of devices that went away (copied out of their rings); the oldest go first' },
     'capture-dir': { type: 'string', valueName: 'DIR', help: 'also write every capture to DIR as a trace file (DIR must exist and be writable)' },
     'capture-dir-max': { type: 'int', default: '256', min: 1, max: 1_048_576, valueName: 'MiB', help: 'size cap of --capture-dir; the oldest captures are deleted first' },
-    'node-name': { type: 'string', valueName: 'NAME', help: "the node's name on ethtool_info (default: $NODE_NAME, as the DaemonSet sets it from spec.nodeName, else the host name)" },
+    'node-name': { type: 'string', valueName: 'NAME', help: "the node's name on ethtool_info, in pod lookups and on Events (default: $NODE_NAME, as the DaemonSet sets it from spec.nodeName, else the host name)" },
+    ...kubernetesFlags,
+    ...nodeEventsFlags,
     compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },
     'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], help: 'log line format on stderr' },
     'log-level': { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'least severe level logged' },
@@ -117,6 +121,8 @@ export default defineCommand({
     if (flags['recorder-span'] > 0 && flags['recorder-span'] < flags['capture-before'] + flags['capture-after'] + flags['burst-gap']) {
       throw new UsageError(`--recorder-span ${formatDuration(flags['recorder-span'])} is shorter than a capture (--capture-before + --capture-after + --burst-gap)`);
     }
+    const kube = kubeApiFrom(flags, io.env);
+    if (flags['node-events'] && kube.api === null) throw new UsageError(`--node-events needs the Kubernetes API (--kubernetes ${flags.kubernetes}: ${kube.why})`);
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
     const exportStat = exportedStatMatcher({ burstStats: flags['burst-stat'], include: flags['stat-include'], exclude: flags['stat-exclude'] });
 
@@ -176,15 +182,31 @@ export default defineCommand({
     });
     const captureDir = captureDirPath !== undefined ? new CaptureDir(captureDirPath, flags['capture-dir-max'] * 1024 * 1024, log) : null;
     if (captureDir) registry.addListener({ onCapture: (c) => void captureDir.write(c) });
-    const nodeName = flags['node-name'] ?? (process.env['NODE_NAME'] || hostname());
+    const nodeName = flags['node-name'] ?? (io.env['NODE_NAME'] || hostname());
     const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
-    // The pods behind each burst (src/talkers/): only where the kernel is sampled.
+    // The pods behind each burst (src/talkers/): only where the kernel is sampled; named where the Kubernetes API says.
+    const directory = native ? startPodDirectory(kube.api, nodeName, log) : null;
     const pods = native
-      ? new LinkPoller({ addon: native.addon, burstOpen: () => registry.aggregator.anyOpenBurst(), ready: () => registry.allSampled(), log })
+      ? new LinkPoller({
+          addon: native.addon,
+          burstOpen: () => registry.aggregator.anyOpenBurst(),
+          ready: () => registry.allSampled(),
+          log,
+          ...(directory ? { podOf: (ip: string) => directory.lookup(ip) } : {}),
+        })
       : null;
-    const describe = () => ({ source: sourceName, intervalMs: flags.interval, notice: notice(), ...(pods ? { links: pods.stats() } : {}) });
+    // Node events: off the sampling path (calls with deadlines, failures counted and retried).
+    const events = flags['node-events'] && kube.api ? new NodeEvents({ api: kube.api, nodeName, minDrops: flags['node-events-min-drops'], log }) : null;
+    if (events) registry.addListener({ onBurst: (e) => events.onBurst(e) });
+    const describe = () => ({
+      source: sourceName,
+      intervalMs: flags.interval,
+      notice: notice(),
+      ...(pods ? { links: pods.stats() } : {}),
+      ...(kube.api ? { kubernetes: { api: kube.why, pods: directory?.stats() ?? null, events: events?.stats() ?? null } } : {}),
+    });
     const assets = pageAssets();
     const servers: WebServer[] = [];
     const policy = statPolicyView(flags['burst-stat']);
@@ -215,6 +237,8 @@ export default defineCommand({
       interval_ms: flags.interval,
       // The flight recorder's bounds (its ethburst_recorder_* and ethburst_capture_* metrics say how full).
       recorder_span_s: flags['recorder-span'] / 1000,
+      kubernetes: kube.why,
+      node_events: events !== null,
       ...(flags['recorder-span'] > 0 ? { capture_memory_mib: flags['capture-memory'] } : {}),
       ...(captureDir ? { capture_dir: captureDir.dir, capture_dir_max_mib: flags['capture-dir-max'] } : {}),
       version: version(),
@@ -226,6 +250,7 @@ export default defineCommand({
       if (stopping) return;
       stopping = true;
       pods?.stop();
+      directory?.stop();
       source.stop();
     };
     io.signal.addEventListener('abort', stop, { once: true });
@@ -247,7 +272,7 @@ export default defineCommand({
       io.signal.removeEventListener('abort', stop);
       // Open bursts are finished and logged (and their captures written) before we go.
       registry.finish();
-      await captureDir?.idle();
+      await Promise.all([captureDir?.idle(), events?.close()]);
       await Promise.all(
         servers.map((s) => {
           s.closeAllConnections();

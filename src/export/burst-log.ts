@@ -25,7 +25,7 @@ export function burstLog(registry: DeviceRegistry, log: Logger): RegistryListene
         ...onsetField(e),
         cause: e.diagnosis.cause,
         diagnosis: e.diagnosis.summary,
-        // Who moved the packets (the top three pod veths, their address, their share of the device's packets).
+        // Who moved the packets (the top three pods, their address, their share of the device's packets).
         ...topPodsField(e),
         // Only for a device slower than its sampling: the resolution the numbers above have.
         ...resolutionField(registry.aggregator.updatePeriod(e.device)),
@@ -41,7 +41,8 @@ function onsetField(e: Readonly<BurstEvent>): Record<string, number> {
 
 function topPodsField(e: Readonly<BurstEvent>): { top_pods?: string } {
   if (e.topPods === null || e.topPods.length === 0) return {};
-  const pods = e.topPods.slice(0, 3).map((p) => `${p.veth}${p.ips.length ? ` ${p.ips[0]}` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`);
+  // The pod's name where the Kubernetes API gave it, else its host-side veth.
+  const pods = e.topPods.slice(0, 3).map((p) => `${p.pod ?? p.veth}${p.ips.length ? ` ${p.ips[0]}` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`);
   return { top_pods: pods.join(', ') };
 }
 

@@ -11,8 +11,10 @@
 // one whose context is not known. So are the pods' host-side veths, at a
 // coarser cadence (src/talkers/):
 //
-//   {"t": 1764000000150.2, "links": {"eni1a2b3c": {"ips": ["10.1.0.10"], "counters":
-//    {"rx_packets": 1, "tx_packets": 2, "rx_bytes": 3, "tx_bytes": 4}}, ...}}
+//   {"t": 1764000000150.2, "links": {"eni1a2b3c": {"ips": ["10.1.0.10"], "pod": "shop/web-7d9f",
+//    "counters": {"rx_packets": 1, "tx_packets": 2, "rx_bytes": 3, "tx_bytes": 4}}, ...}}
+//
+// ("pod": namespace/name, only where the Kubernetes API named it.)
 //
 // `t` is unix epoch ms and may be fractional. Values are non-negative
 // integers: JSON numbers up to 2^53 - 1, decimal strings above (JSON numbers
@@ -60,7 +62,8 @@ export function formatLinksLine(l: Readonly<LinkSnapshot>): string {
   let out = '';
   for (let i = 0; i < l.names.length; i++) {
     const ips = JSON.stringify(l.ips[i] ?? []);
-    out += `${i === 0 ? '' : ','}${JSON.stringify(l.names[i])}:{"ips":${ips}${contextObject(',"counters":', TRAFFIC_NAMES, l.values.subarray(4 * i, 4 * i + 4))}}`;
+    const pod = l.pods?.[i];
+    out += `${i === 0 ? '' : ','}${JSON.stringify(l.names[i])}:{"ips":${ips}${pod != null ? `,"pod":${JSON.stringify(pod)}` : ''}${contextObject(',"counters":', TRAFFIC_NAMES, l.values.subarray(4 * i, 4 * i + 4))}}`;
   }
   return `{"t":${l.timeMs},"links":{${out}}}`;
 }
@@ -79,7 +82,7 @@ export type TraceRecord =
   | { kind: 'sample'; timeMs: number; device: string; driver: string; names: string[]; values: Uint32Array; traffic: Float64Array }
   | { kind: 'error'; timeMs: number; device: string; error: string }
   | { kind: 'context'; timeMs: number; names: string[]; values: Float64Array }
-  | { kind: 'links'; timeMs: number; names: string[]; values: Float64Array; ips: string[][] };
+  | { kind: 'links'; timeMs: number; names: string[]; values: Float64Array; ips: string[][]; pods?: (string | null)[] };
 
 /** Thrown by parseTraceLine; the caller adds FILE:LINE. */
 export class TraceSyntaxError extends Error {
@@ -185,6 +188,8 @@ function parseLinks(t: number, obj: unknown): TraceRecord {
   const names = Object.keys(obj);
   const values = new Float64Array(4 * names.length).fill(Number.NaN);
   const ips: string[][] = [];
+  const pods = new Array<string | null>(names.length).fill(null);
+  let named = false;
   for (let i = 0; i < names.length; i++) {
     const where = `"links" ${JSON.stringify(names[i])}`;
     const link = (obj as Record<string, unknown>)[names[i]!];
@@ -193,6 +198,10 @@ function parseLinks(t: number, obj: unknown): TraceRecord {
     const addrs = l['ips'] ?? [];
     if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && a.length <= 64)) throw new TraceSyntaxError(`${where}: "ips" must be a list of addresses`);
     ips.push(addrs as string[]);
+    const pod = l['pod'] ?? null;
+    if (pod !== null && (typeof pod !== 'string' || !/^[a-z0-9.-]{1,253}\/[a-z0-9.-]{1,253}$/.test(pod))) throw new TraceSyntaxError(`${where}: "pod" must be "namespace/name"`);
+    pods[i] = pod;
+    if (pod !== null) named = true;
     if (l['counters'] === undefined) continue;
     const c = counters(l['counters'], `${where} "counters"`);
     for (let k = 0; k < c.names.length; k++) {
@@ -201,7 +210,7 @@ function parseLinks(t: number, obj: unknown): TraceRecord {
       values[4 * i + at] = c.values[k]!;
     }
   }
-  return { kind: 'links', timeMs: t, names, values, ips };
+  return { kind: 'links', timeMs: t, names, values, ips, ...(named ? { pods } : {}) };
 }
 
 /** A context object of name: non-negative integer. */

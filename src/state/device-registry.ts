@@ -249,7 +249,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
 
   onBurst(e: Readonly<BurstEvent>): void {
     const r = this.bursts.add(e);
-    this.recorder?.burstFinished({ id: r.id!, device: e.device, stat: e.stat, startMs: e.startMs, endMs: e.endMs });
+    this.recorder?.burstFinished({ id: r.id!, device: e.device, stat: e.stat, startMs: e.startMs, endMs: e.endMs, links: e.topPodMoments });
     const d = this.devices.get(e.device);
     if (d) (d.stats.get(e.stat) ?? this.stat(d, e.stat)).lastBurstEndMs = e.endMs;
   }

@@ -14,7 +14,8 @@
 import { CONNTRACK_AVAILABLE, ALLOWANCE_STATS } from '../aggregation/stat-policy.js';
 import { TRAFFIC_NAMES, type NodeContext } from '../sampling/context.js';
 import { sameNames, type DeviceLayout, type Sample } from '../sampling/sample.js';
-import { formatContextLine, formatRecordedLine } from '../sources/trace.js';
+import { formatContextLine, formatLinksLine, formatRecordedLine } from '../sources/trace.js';
+import type { LinkMoment } from '../talkers/top-talkers.js';
 
 export const DEFAULT_RECORDER_SPAN_MS = 15 * 60_000;
 export const DEFAULT_CAPTURE_PRE_MS = 30_000;
@@ -191,6 +192,8 @@ export interface CaptureBurst {
   readonly stat: string;
   readonly startMs: number;
   readonly endMs: number;
+  /** The pod-veth snapshots its top pods came from: the capture carries them (at the samples they were taken after). */
+  readonly links?: readonly LinkMoment[] | null;
 }
 
 /** Rows copied out of a tape. */
@@ -250,9 +253,18 @@ export class Capture {
     const width = stats.length + TRAFFIC_NAMES.length + 1;
     const nodeWidth = this.nodeNames.length;
     const ctx: NodeContext = { timeMs: 0, names: this.nodeNames, values: new Float64Array(nodeWidth) };
+    // Each snapshot goes right after the device sample whose packets it was
+    // paired with live (before them all when there was none yet), so a
+    // replay pairs it the same way and ranks the same top pods.
+    const links = (this.burst.links ?? [])
+      .map((m) => ({ at: m.deviceTimes.get(this.burst.device) ?? Number.NaN, line: `${formatLinksLine(m.snap)}\n` }))
+      .map((l) => ({ at: Number.isNaN(l.at) ? Number.NEGATIVE_INFINITY : l.at, line: l.line }))
+      .sort((a, b) => a.at - b.at);
+    let k = 0;
     let j = 0;
     for (let i = 0; i < device.times.length; i++) {
       const t = device.times[i]!;
+      for (; k < links.length && links[k]!.at < t; k++) yield links[k]!.line;
       for (; j < node.times.length && node.times[j]! <= t; j++) {
         ctx.timeMs = node.times[j]!;
         ctx.values.set(node.cells.subarray(j * nodeWidth, (j + 1) * nodeWidth));
@@ -263,7 +275,9 @@ export class Capture {
       const err = row[width - 1]!;
       const error = err > 0 ? this.tape.errorCodes[err - 1]! : null;
       yield `${formatRecordedLine(t, this.burst.device, this.tape.driver, error, stats, row.subarray(0, stats.length), row.subarray(stats.length, width - 1))}\n`;
+      for (; k < links.length && links[k]!.at === t; k++) yield links[k]!.line;
     }
+    for (; k < links.length; k++) yield links[k]!.line;
   }
 
   /** The whole trace text (allocates the string). */

@@ -34,6 +34,8 @@ export interface LinkPollerOptions {
   readonly intervalMs?: number;
   readonly fastMs?: number;
   readonly log?: Logger;
+  /** The pod (namespace/name) with an address, where the Kubernetes API says (src/kubernetes/pod-directory.ts). */
+  readonly podOf?: (ip: string) => string | null;
   /** Injectable for tests: the host routes, and the interfaces by ifindex. */
   readonly routes?: () => HostRoutes;
   readonly interfaces?: () => Map<number, Interface>;
@@ -160,19 +162,28 @@ export class LinkPoller {
     const names: string[] = [];
     const ips: string[][] = [];
     const values: number[] = [];
+    const podOf = this.opts.podOf;
+    const pods: (string | null)[] = [];
+    let named = false;
     for (let i = 0; i < count; i++) {
       const link = this.byIndex.get(this.buf[5 * i]!);
       const routed = link?.veth ? this.routes.get(link.name) : undefined;
       if (link === undefined || routed === undefined) continue;
       names.push(link.name);
       ips.push(routed);
+      if (podOf) {
+        let pod: string | null = null;
+        for (let a = 0; a < routed.length && pod === null; a++) pod = podOf(routed[a]!);
+        pods.push(pod);
+        if (pod !== null) named = true;
+      }
       for (let k = 1; k <= 4; k++) values.push(this.buf[5 * i + k]!);
     }
     this.veths = names.length;
     this.lastMs = timeMs;
     // No pod here: nothing to say (and bursts say nothing about pods).
     if (names.length === 0) return;
-    const snap: LinkSnapshot = { timeMs, names, ips, values: Float64Array.from(values) };
+    const snap: LinkSnapshot = { timeMs, names, ips, values: Float64Array.from(values), ...(named ? { pods } : {}) };
     sink.links?.(snap);
   }
 }

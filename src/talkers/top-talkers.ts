@@ -13,11 +13,15 @@ export interface LinkSnapshot {
   values: Float64Array;
   /** The pod addresses routed to each name (its host routes), in the order of `names`. */
   ips: readonly (readonly string[])[];
+  /** The pod behind each name as namespace/name, null where not known (no Kubernetes API, or no pod has the address). */
+  pods?: readonly (string | null)[];
 }
 
 export interface TopPod {
   veth: string;
   ips: string[];
+  /** namespace/name, when the Kubernetes API named the pod at the time. */
+  pod: string | null;
   /** Packets both ways through the veth between the two snapshots. */
   packets: number;
   bytes: number;
@@ -32,6 +36,8 @@ export interface TopPod {
 export interface LinkMoment {
   readonly snap: LinkSnapshot;
   readonly devicePackets: ReadonlyMap<string, number>;
+  /** The time of the sample each device's packets are from (NaN: none yet): where a capture puts the snapshot so a replay sees the same. */
+  readonly deviceTimes: ReadonlyMap<string, number>;
 }
 
 /** Talkers listed per burst. */
@@ -60,6 +66,8 @@ export function topTalkers(before: LinkSnapshot, after: LinkSnapshot, devicePack
     out.push({
       veth: after.names[j]!,
       ips: [...(after.ips[j] ?? [])],
+      // The name at the end, else at the start (a pod deleted during the burst is named by the one before).
+      pod: after.pods?.[j] ?? before.pods?.[i] ?? null,
       packets,
       bytes: rxb + txb,
       share: devicePackets > 0 && Number.isFinite(devicePackets) ? packets / devicePackets : null,

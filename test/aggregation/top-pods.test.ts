@@ -10,6 +10,8 @@ import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js
 import { burstRecord, type BurstRecord } from '../../src/aggregation/burst-record.js';
 import { formatContextLine, formatLinksLine, formatTraceLine, parseTraceLine } from '../../src/sources/trace.js';
 import { ReplaySource } from '../../src/sources/replay.js';
+import { DeviceRegistry } from '../../src/state/device-registry.js';
+import type { Capture } from '../../src/state/flight-recorder.js';
 import { SimulateSource } from '../../src/sources/simulate.js';
 import type { LinkSnapshot } from '../../src/talkers/top-talkers.js';
 
@@ -19,8 +21,8 @@ const IPS = [['10.1.0.10'], ['10.1.0.11', '2001:db8::11'], ['10.1.0.12']];
 /** Packets per second each way through each pod's veth. */
 const RATES = [3000, 1000, 10];
 
-/** The simulated host with the pods' veths every second, as a trace. */
-function trace(): string {
+/** The simulated host with the pods' veths every second, as a trace (with the pods' names where given). */
+function trace(pods?: (string | null)[]): string {
   const sim = new SimulateSource({
     devices: 1,
     startMs: START,
@@ -40,7 +42,7 @@ function trace(): string {
         // Each second, just before that tick's node line, the veths' counters.
         if (c.timeMs >= nextLinks) {
           const seconds = (nextLinks - START) / 1000;
-          const l: LinkSnapshot = { timeMs: nextLinks, names: PODS, ips: IPS, values: Float64Array.from(RATES.flatMap((r) => [r * seconds, r * seconds, r * seconds * 100, r * seconds * 100])) };
+          const l: LinkSnapshot = { timeMs: nextLinks, names: PODS, ips: IPS, values: Float64Array.from(RATES.flatMap((r) => [r * seconds, r * seconds, r * seconds * 100, r * seconds * 100])), ...(pods ? { pods } : {}) };
           text += `${formatLinksLine(l)}\n`;
           nextLinks += 1000;
         }
@@ -102,5 +104,32 @@ describe('top pods per burst', () => {
     await new ReplaySource('trace', { input: Readable.from([Buffer.from(text)]) }).run(agg);
     agg.finish();
     expect(bursts.map((x) => x.top_pods)).toEqual([null]);
+  });
+
+  it('names the pods the Kubernetes API named, and a burst’s capture replays to the same top pods', async () => {
+    const text = trace(['shop/web-7d9f', null, 'batch/report-1']);
+    expect(parseTraceLine(text.split('\n').find((l) => l.includes('"links"'))!)).toMatchObject({ pods: ['shop/web-7d9f', null, 'batch/report-1'] });
+    // Live: the registry (with its flight recorder) fed the trace.
+    const registry = new DeviceRegistry({ intervalMs: 100, burstGapMs: 2000, windowsMs: [], recorder: { preMs: 5000, postMs: 3000 } });
+    const captures: Capture[] = [];
+    registry.addListener({ onCapture: (c) => void captures.push(c) });
+    await new ReplaySource('trace', { input: Readable.from([Buffer.from(text)]) }).run(registry);
+    registry.finish();
+    const live = registry.bursts.query({});
+    expect(live).toHaveLength(1);
+    expect(live[0]!.top_pods!.map((p) => [p.veth, p.pod])).toEqual([
+      ['eniaaa', 'shop/web-7d9f'],
+      ['enibbb', null],
+      ['eniccc', 'batch/report-1'],
+    ]);
+    // Offline: `analyze` of the burst's capture, which carries the two snapshots.
+    const capture = captures[0]!.text();
+    expect(capture.split('\n').filter((l) => l.includes('"links"'))).toHaveLength(2);
+    const agg = new Aggregator({ burstGapMs: 2000, windowsMs: [] });
+    const offline: BurstRecord[] = [];
+    agg.addListener({ onBurst: (b) => void offline.push(burstRecord(b)) });
+    await new ReplaySource('capture', { input: Readable.from([Buffer.from(capture)]) }).run(agg);
+    agg.finish();
+    expect(offline.map((b) => b.top_pods)).toEqual([live[0]!.top_pods]);
   });
 });

@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,27 +18,12 @@ import { runCli, usageFailure } from '../helpers/cli.js';
 import { until } from '../../src/harness/wait.js';
 import { prometheusMissing, startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
 import { startServe, type Served } from '../helpers/serve.js';
+import { makeCertificates, opensslMissing } from '../helpers/certificates.js';
 
-const OPENSSL = '/usr/bin/openssl';
-const missing = [existsSync(OPENSSL) ? null : `${OPENSSL} not found (apt-get install openssl)`, prometheusMissing()].filter(Boolean).join(', ') || null;
+const missing = [opensslMissing, prometheusMissing()].filter(Boolean).join(', ') || null;
 
 const USER = 'prometheus';
 const PASSWORD = 'correct horse battery staple';
-
-function openssl(dir: string, args: string[]): void {
-  const r = spawnSync(OPENSSL, args, { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-}
-
-/** A CA and a server certificate for 127.0.0.1 signed by it, in `dir` (ca.crt, tls/server.crt, tls/server.key). */
-function makeCertificates(dir: string): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ethburst test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  openssl(dir, ['req', ...ec, '-keyout', 'tls/server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-  openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls/server.crt', '-days', '2', '-extfile', 'ext.cnf']);
-}
 
 interface Reply {
   status: number;
