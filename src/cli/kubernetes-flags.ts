@@ -26,6 +26,7 @@ export const kubernetesFlags = {
 export const nodeEventsFlags = {
   'node-events': { type: 'boolean', default: 'false', help: 'post a Kubernetes Warning Event on the Node for each burst (a series per reason), as the EKS node monitoring agent does' },
   'node-events-min-drops': { type: 'int', default: '10', min: 1, max: 2 ** 31 - 1, valueName: 'N', help: 'bursts with fewer drops make no Event' },
+  'node-events-interval': { type: 'duration', default: '30s', min: 1000, max: 3_600_000, help: 'at most one Event write per reason this often (bursts between are counted in its series)' },
 } as const;
 
 /** The API the flags name, or null for none (with why, for the startup log line). */

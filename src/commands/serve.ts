@@ -122,7 +122,8 @@ export default defineCommand({
       throw new UsageError(`--recorder-span ${formatDuration(flags['recorder-span'])} is shorter than a capture (--capture-before + --capture-after + --burst-gap)`);
     }
     const kube = kubeApiFrom(flags, io.env);
-    if (flags['node-events'] && kube.api === null) throw new UsageError(`--node-events needs the Kubernetes API (--kubernetes ${flags.kubernetes}: ${kube.why})`);
+    // Off contradicts it; auto outside a cluster (the image run by hand) only means no Events here.
+    if (flags['node-events'] && flags.kubernetes === 'off') throw new UsageError('--node-events needs the Kubernetes API, and --kubernetes is off');
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
     const exportStat = exportedStatMatcher({ burstStats: flags['burst-stat'], include: flags['stat-include'], exclude: flags['stat-exclude'] });
 
@@ -198,7 +199,8 @@ export default defineCommand({
         })
       : null;
     // Node events: off the sampling path (calls with deadlines, failures counted and retried).
-    const events = flags['node-events'] && kube.api ? new NodeEvents({ api: kube.api, nodeName, minDrops: flags['node-events-min-drops'], log }) : null;
+    if (flags['node-events'] && kube.api === null) log.log('warn', 'no Kubernetes API here: no Node events', { kubernetes: kube.why });
+    const events = flags['node-events'] && kube.api ? new NodeEvents({ api: kube.api, nodeName, minDrops: flags['node-events-min-drops'], minWriteIntervalMs: flags['node-events-interval'], log }) : null;
     if (events) registry.addListener({ onBurst: (e) => events.onBurst(e) });
     const describe = () => ({
       source: sourceName,

@@ -400,6 +400,8 @@ export class FlightRecorder {
   capture(burst: CaptureBurst): Capture | null {
     const tape = this.tapes.get(burst.device);
     if (tape === undefined) return null;
+    // A finished burst still recording: as it was handed over (with its veth snapshots).
+    burst = tape.pending.find((p) => p.burst.id === burst.id)?.burst ?? burst;
     const fromMs = burst.startMs - this.preMs;
     const toMs = burst.endMs + this.postMs;
     if (tape.tape.size === 0) return null;

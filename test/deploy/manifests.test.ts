@@ -32,7 +32,7 @@ const MODELS: Record<string, { cls: new (o: never) => Validatable; iface: string
   'monitoring.coreos.com/v1 PodMonitor': { cls: PodMonitor, iface: 'IPodMonitor', from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' },
   'monitoring.coreos.com/v1 PrometheusRule': { cls: PrometheusRule, iface: 'IPrometheusRule', from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' },
 };
-const K8S_FILES = ['namespace.yaml', 'daemonset.yaml', 'service.yaml', 'podmonitor.yaml', 'prometheusrule.yaml'].map((f) => `deploy/kubernetes/${f}`);
+const K8S_FILES = ['namespace.yaml', 'rbac.yaml', 'daemonset.yaml', 'service.yaml', 'podmonitor.yaml', 'prometheusrule.yaml'].map((f) => `deploy/kubernetes/${f}`);
 
 function docsOf(file: string): Obj[] {
   return yamlDocs(readRepo(file)).filter(isObj);
@@ -136,11 +136,26 @@ describe('DaemonSet, Service, PodMonitor: the properties the issue requires', ()
     expect(c['ports']).toEqual([{ name: 'metrics', containerPort: 19810, hostPort: 19810, protocol: 'TCP' }]);
     const env = Object.fromEntries((c['env'] as { name: string; value: string }[]).map((e) => [e.name, e.value]));
     expect(env).toMatchObject({ ETHBURST_SERVE_LISTEN: '0.0.0.0:19810', ETHBURST_SERVE_INTERVAL: '100ms', ETHBURST_SERVE_LOG_FORMAT: 'json' });
-    for (const name of Object.keys(env)) expect(SERVE_ENV, `${name} is not read by serve`).toContain(name);
+    // NODE_NAME is the downward API's, as node agents name it (serve reads it for --node-name).
+    expect(c['env']).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    for (const name of Object.keys(env)) if (name !== 'NODE_NAME') expect(SERVE_ENV, `${name} is not read by serve`).toContain(name);
     expect(at(ds, 'spec.template.metadata.annotations')).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '19810', 'prometheus.io/path': '/metrics' });
     expect(c['resources']).toEqual({ requests: { cpu: '10m', memory: '96Mi' }, limits: { memory: '192Mi' } });
     expect(c['image']).toBe('ghcr.io/OWNER/ethburst:0.1.0');
     expect(readRepo('deploy/README.md')).toContain('ghcr.io/OWNER/ethburst');
+  });
+
+  it('runs as a ServiceAccount that may read pods and write Events, nothing else, and posts Node events', () => {
+    const [sa, role, binding] = docsOf('deploy/kubernetes/rbac.yaml');
+    expect(pod).toMatchObject({ serviceAccountName: at(sa, 'metadata.name'), automountServiceAccountToken: true });
+    expect(at(role, 'rules')).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    ]);
+    expect(at(binding, 'roleRef')).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: at(role, 'metadata.name') });
+    expect(at(binding, 'subjects')).toEqual([{ kind: 'ServiceAccount', name: at(sa, 'metadata.name'), namespace: 'ethburst' }]);
+    const env = Object.fromEntries((c['env'] as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(env['ETHBURST_SERVE_NODE_EVENTS']).toBe('true');
   });
 
   it('the Service and PodMonitor select the DaemonSet pods and its named port; job is "ethburst"', () => {
@@ -158,8 +173,8 @@ describe('DaemonSet, Service, PodMonitor: the properties the issue requires', ()
   it.skipIf(missing('kubectl') !== '' && process.env['CI'] !== 'true')('kubectl kustomize builds the kustomization with every object in one namespace', () => {
     expect(which('kubectl'), 'kubectl not found (apt-get install kubernetes-client)').not.toBeNull();
     const out = yamlDocs(ok(which('kubectl')!, ['kustomize', repoPath('deploy/kubernetes')])).filter(isObj);
-    expect(out.map((d) => d['kind']).sort()).toEqual(['DaemonSet', 'Namespace', 'PodMonitor', 'PrometheusRule', 'Service']);
-    for (const d of out) if (d['kind'] !== 'Namespace') expect(at(d, 'metadata.namespace')).toBe('ethburst');
+    expect(out.map((d) => d['kind']).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Namespace', 'PodMonitor', 'PrometheusRule', 'Service', 'ServiceAccount']);
+    for (const d of out) if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(d['kind'] as string)) expect(at(d, 'metadata.namespace')).toBe('ethburst');
   });
 });
 

@@ -18,21 +18,34 @@ import { until } from '../../src/harness/wait.js';
 import { canUseNetns, netnsSkipReason } from '../helpers/host.js';
 import { startServe, type Served } from '../helpers/serve.js';
 import { haveCc, shimEnv, shimScript } from '../helpers/shim.js';
+import { opensslMissing } from '../helpers/certificates.js';
+import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-apiserver.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { runCli } from '../helpers/cli.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Burst {
   id: number;
   device: string;
   stat: string;
-  top_pods: { veth: string; ips: string[]; packets: number; bytes: number; share: number | null }[] | null;
+  top_pods: { veth: string; ips: string[]; pod: string | null; packets: number; bytes: number; share: number | null }[] | null;
 }
 
 let served: Served | null = null;
+let api: KubeApiServer | null = null;
+let dir = '';
 const pairs: VethPair[] = [];
 afterEach(async () => {
   await served?.stop();
   served = null;
+  await api?.close();
+  api = null;
   for (const p of pairs.splice(0)) p.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+const NODE = 'ip-10-0-1-23.ec2.internal';
 
 /** A pod: its namespace, host-side veth and address. */
 function pod(i: number): { pair: VethPair; ip: string } {
@@ -62,9 +75,9 @@ async function podSends(ns: string, count: number): Promise<void> {
   expect(code).toBe(0);
 }
 
-const skip = !haveCc ? '(skipped: needs a C compiler for the shim)' : netnsSkipReason ? `(skipped: ${netnsSkipReason})` : '';
+const skip = !haveCc ? '(skipped: needs a C compiler for the shim)' : netnsSkipReason ? `(skipped: ${netnsSkipReason})` : opensslMissing ? `(skipped: ${opensslMissing})` : '';
 
-describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired like the VPC CNI ${skip}`, () => {
+describe.skipIf(!haveCc || !canUseNetns || opensslMissing !== null)(`top pods of a burst, from pods wired like the VPC CNI ${skip}`, () => {
   it('names the pods that sent during the burst, most packets first, with exactly what they sent', async () => {
     // The ENI: a veth overlaid by the fake ENA, 1,000 packets/s allowed (a 100 ms bucket).
     const eni = createVeth({ prefix: 'ebpe' });
@@ -73,9 +86,16 @@ describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired l
     execFileSync('ip', ['addr', 'add', `10.216.${n}.1/30`, 'dev', eni.name]);
     execFileSync('ip', ['neigh', 'replace', `10.216.${n}.2`, 'lladdr', '02:eb:00:00:00:03', 'dev', eni.name, 'nud', 'permanent']);
     const pods = [pod(0), pod(1), pod(2)];
+    // The Kubernetes API (a stand-in: test/helpers/kube-apiserver.ts) knows two of the three pods.
+    dir = mkdtempSync(join(tmpdir(), 'ethburst-kube-'));
+    api = await startKubeApiServer(dir, NODE);
+    api.addPod({ namespace: 'shop', name: 'web-0', ips: [pods[0]!.ip] });
+    api.addPod({ namespace: 'batch', name: 'export-1', ips: [pods[1]!.ip] });
     const env = shimEnv(`${eni.name}=${shimScript('pods-eni.script', '0 limit pps_allowance_exceeded 1000 100\n')}`);
     // A 3 s gap: a sender stalled by a busy machine does not split the burst.
-    served = await startServe(['--device', eni.name, '--capture-before', '2s', '--capture-after', '1s', '--burst-gap', '3s'], env);
+    const kube = ['--node-name', NODE, '--kubernetes', api.url, '--kube-credentials', api.credentialsDir, '--node-events', '--node-events-min-drops', '1'];
+    served = await startServe(['--device', eni.name, '--capture-before', '2s', '--capture-after', '1s', '--burst-gap', '3s', ...kube], env);
+    await until(async () => ((await served!.json<{ kubernetes?: { pods: { lists: number } } }>('/api/devices')).kubernetes?.pods.lists ?? 0) >= 1, 'the pod list', 15_000);
     // The poller's first dump follows the ENI's first sample: the baseline every burst needs.
     await until(async () => ((await served!.json<{ links?: { polls: number } }>('/api/devices')).links?.polls ?? 0) >= 1, 'the first veth dump', 15_000);
 
@@ -112,10 +132,10 @@ describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired l
     }, 'the burst to end', 30_000);
     expect(burst.stat).toBe('pps_allowance_exceeded');
     // Exactly what each pod sent, most first: 100-byte datagrams are 142-byte frames.
-    expect(burst.top_pods!.map((p) => [p.veth, p.ips, p.packets, p.bytes])).toEqual([
-      [pods[1]!.pair.name, [pods[1]!.ip], 3000, 3000 * 142],
-      [pods[0]!.pair.name, [pods[0]!.ip], 300, 300 * 142],
-      [pods[2]!.pair.name, [pods[2]!.ip], 30, 30 * 142],
+    expect(burst.top_pods!.map((p) => [p.veth, p.ips, p.pod, p.packets, p.bytes])).toEqual([
+      [pods[1]!.pair.name, [pods[1]!.ip], 'batch/export-1', 3000, 3000 * 142],
+      [pods[0]!.pair.name, [pods[0]!.ip], 'shop/web-0', 300, 300 * 142],
+      [pods[2]!.pair.name, [pods[2]!.ip], null, 30, 30 * 142],
     ]);
     // Shares are of the ENI's packets over the same two moments: in the pods' proportions.
     const [a, b, c] = burst.top_pods!.map((p) => p.share!);
@@ -123,6 +143,20 @@ describe.skipIf(!haveCc || !canUseNetns)(`top pods of a burst, from pods wired l
     expect(c).toBeGreaterThan(0);
     // The log line says it too.
     const line = served.logs().find((l) => l['msg'] === 'burst' && l['device'] === eni.name);
-    expect(line?.['top_pods']).toMatch(new RegExp(`^${pods[1]!.pair.name} ${pods[1]!.ip.replace(/\./g, '\\.')} \\d+%, `));
+    expect(line?.['top_pods']).toMatch(new RegExp(`^batch/export-1 ${pods[1]!.ip.replace(/\./g, '\\.')} \\d+%, shop/web-0 .*, ${pods[2]!.pair.name} `));
+    // `analyze` of the burst's capture names the same pods with the same numbers (the capture carries the two veth snapshots).
+    await until(async () => (await served!.json<{ bursts: { id: number; capture: string }[] }>('/api/bursts')).bursts.find((b) => b.id === burst.id)?.capture === 'ready', 'the capture', 15_000);
+    const capture = await (await fetch(`${served.base}/api/bursts/${burst.id}/trace`)).text();
+    const file = join(dir, 'capture.jsonl');
+    writeFileSync(file, capture);
+    const analyzed = runCli(['analyze', file, '--format', 'json', '--burst-gap', '3s']);
+    expect(analyzed.status).toBe(0);
+    const offline = (JSON.parse(analyzed.stdout) as { bursts: Burst[] }).bursts.filter((b) => b.stat === burst.stat);
+    expect(offline.map((b) => b.top_pods)).toEqual([burst.top_pods]);
+    // And the Node's Warning Event, named by the pods.
+    await until(() => api!.events.size === 1, 'the Node event', 15_000);
+    const event = [...api.events.values()][0]!;
+    expect(event).toMatchObject({ reason: 'PPSExceeded', type: 'Warning', regarding: { kind: 'Node', name: NODE } });
+    expect(event['note']).toMatch(/Top pods: batch\/export-1 \(192\.0\.2\.21\) \d+%, shop\/web-0 \(192\.0\.2\.20\) \d+%, ebpd2\S+ \(192\.0\.2\.22\) \d+%\.$/);
   }, 90_000);
 });
