@@ -86,6 +86,7 @@ export default defineCommand({
     source: { type: 'string', default: 'native', valueName: 'SOURCE', help: 'native, simulate, or replay:FILE' },
     'replay-speed': { type: 'string', default: 'recorded', choices: ['recorded', 'fast'], help: 'replay at the recorded pace or as fast as possible' },
     'simulate-devices': { type: 'int', default: '1', min: 1, max: 256, help: 'simulated ENA devices (--source simulate)' },
+    'simulate-pods': { type: 'int', default: '3', min: 0, max: 8, help: 'simulated pods behind eth0, each burst with a known top pod (--source simulate)' },
     'simulate-seed': { type: 'int', default: '1', min: 0, max: 2 ** 31 - 1, help: 'seed for simulated bursts' },
     'simulate-script': { type: 'string', valueName: 'FILE', help: 'JSON [{device, stat, at_ms, duration_ms, packets}]: scripted bursts instead of random ones' },
     'recorder-span': { type: 'duration', default: '15m', min: 0, max: 24 * 3_600_000, help: 'history the flight recorder keeps of every device and the node, in memory (0: no recorder, no captures)' },
@@ -155,6 +156,7 @@ export default defineCommand({
         clock: 'realtime',
         startMs,
         seed: flags['simulate-seed'],
+        pods: flags['simulate-pods'],
         ...(script ? { script, randomBursts: false } : {}),
       });
       sourceName = `simulate (${flags['simulate-devices']} ENA device${flags['simulate-devices'] === 1 ? '' : 's'})`;

@@ -109,8 +109,9 @@
    * @typedef {{ cause: string, summary: string, remedy: string }} Diagnosis
    * @typedef {{ rx_packets_per_second: number | null, tx_packets_per_second: number | null, rx_bits_per_second: number | null, tx_bits_per_second: number | null, conntrack_available: number | null }} Onset
    * @typedef {{ measure: string, value: number | null, bursts: number }} LearnedOnset
+   * @typedef {{ veth: string, ips: string[], pod: string | null, packets: number, bytes: number, share: number | null }} TopPod
    * @typedef {{ device: string, stat: string, start_ms: number, end_ms: number, duration_ms: number, increase: number, peak_rate_per_second: number, open?: boolean,
-   *   id?: number, capture?: string, onset?: Onset, learned_onset?: LearnedOnset, node_increase?: Record<string, number>, diagnosis?: Diagnosis }} BurstRecord
+   *   id?: number, capture?: string, onset?: Onset, learned_onset?: LearnedOnset, node_increase?: Record<string, number>, diagnosis?: Diagnosis, top_pods?: TopPod[] | null }} BurstRecord
    *   A burst as /api/bursts gives it, or one still open (Series.openBurst); an older exporter lacks the optional fields.
    * @typedef {BurstRecord & { key: string }} Burst A burst the page holds, keyed for deduplication and selection.
    * @typedef {{ burst_gap_ms?: number, interval_ms?: number, series: { device: string, stat: string }[] }} SeriesListResponse
@@ -824,7 +825,7 @@
     shownBursts = rows;
     const tbody = $table('bursts').tBodies[0];
     if (rows.length === 0) {
-      tbody.innerHTML = '<tr class="empty"><td colspan="9">no bursts in the last 5 minutes</td></tr>';
+      tbody.innerHTML = '<tr class="empty"><td colspan="10">no bursts in the last 5 minutes</td></tr>';
       return;
     }
     tbody.innerHTML = rows
@@ -832,9 +833,19 @@
         (b, i) => `<tr data-key="${i}" data-device="${esc(b.device)}" data-stat="${esc(b.stat)}" class="${b.open ? 'open' : ''}${state.selectedBurst === b.key ? ' selected' : ''}">
         <td>${stamp(b.start_ms, false)}</td><td>${stamp(b.start_ms, true)}</td><td>${esc(b.device)}</td><td>${esc(b.stat)}</td>
         <td class="num">${duration(b.duration_ms)}</td><td class="num">${fmtInt.format(b.increase)}</td><td class="num">${compact(b.peak_rate_per_second)}/s</td>
-        <td class="num">${onsetText(b)}</td><td class="cause" title="${esc(b.diagnosis?.summary ?? '')}">${esc(b.diagnosis?.cause ?? '')}</td></tr>`,
+        <td class="num">${onsetText(b)}</td><td class="cause" title="${esc(b.diagnosis?.summary ?? '')}">${esc(b.diagnosis?.cause ?? '')}</td>
+        <td class="pods" title="${esc((b.top_pods ?? []).map(podText).join('\n'))}">${b.top_pods?.length ? esc(podText(b.top_pods[0])) : ''}</td></tr>`,
       )
       .join('');
+  }
+
+  /**
+   * A pod behind a burst: its name (else its host-side veth), address and share of the device's packets.
+   * @param {TopPod} p
+   * @returns {string}
+   */
+  function podText(p) {
+    return `${p.pod ?? p.veth}${p.ips.length ? ` ${p.ips[0]}` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`;
   }
 
   /**
@@ -851,6 +862,22 @@
     if (b.stat === 'bw_out_allowance_exceeded') return v(o.tx_bits_per_second, 'bit/s');
     if (b.stat === 'conntrack_allowance_exceeded') return o.conntrack_available === null ? '–' : `${compact(o.conntrack_available)} left`;
     return o.rx_packets_per_second === null || o.tx_packets_per_second === null ? '–' : `${compact(o.rx_packets_per_second + o.tx_packets_per_second)} pkt/s`;
+  }
+
+  /**
+   * Who moved the packets during the burst: the top pods, most first.
+   * @param {Burst} b
+   */
+  function renderCapturePods(b) {
+    const table = $table('capture-pods');
+    const pods = b.top_pods ?? [];
+    table.hidden = pods.length === 0;
+    table.tBodies[0].innerHTML = pods
+      .map(
+        (p) => `<tr><td>${esc(p.pod ?? '')}</td><td>${esc(p.veth)}</td><td>${esc(p.ips.join(', '))}</td>
+        <td class="num">${fmtInt.format(p.packets)}</td><td class="num">${compact(p.bytes)}B</td><td class="num">${p.share === null ? '–' : `${Math.round(p.share * 100)}%`}</td></tr>`,
+      )
+      .join('');
   }
 
   /** @type {uPlot | null} */
@@ -885,6 +912,7 @@
     ]
       .filter(Boolean)
       .join(' · ');
+    renderCapturePods(b);
     $('capture-note').innerHTML = `<a href="/api/bursts/${id}/trace" download="burst-${id}.jsonl">download the capture</a> (a trace: <code>ethburst analyze burst-${id}.jsonl</code>)`;
     const el = $('capture-chart');
     el.dataset.state = 'loading';

@@ -18,6 +18,12 @@
 // None of this draws from the PRNG, so the bursts and events of a seed are
 // what they were before context existed.
 //
+// With `pods`, eth0 also carries pods (host-side veths with addresses and
+// names, as the netlink poller and the Kubernetes API would give them),
+// snapshotted every second: between bursts they share its traffic evenly;
+// during a burst one pod per allowance (its index in ALLOWANCE_STATS modulo
+// the pods) sends 80 % of it, so each burst has a known top pod.
+//
 // Deterministic for a given seed and options. step() is synchronous and
 // allocation-free between bursts, for tests and benchmarks.
 
@@ -82,7 +88,23 @@ export interface SimulateOptions {
   resetEveryMs?: number;
   zeroReadEveryMs?: number;
   errorEveryMs?: number;
+  /** Pods behind eth0 (0-8, module comment). Default 0. */
+  pods?: number;
 }
+
+/** The simulated pods: host-side veth, address, namespace/name. */
+export const SIM_PODS: readonly { veth: string; ip: string; pod: string }[] = [
+  { veth: 'eni3f2a9c1b7e0', ip: '10.1.0.10', pod: 'shop/web-7d9f8' },
+  { veth: 'eni8c41d0e5a92', ip: '10.1.0.11', pod: 'shop/checkout-5c6b4' },
+  { veth: 'eni0b7e63f4c18', ip: '10.1.0.12', pod: 'batch/export-2x9k7' },
+  { veth: 'eni5d92a8b0f36', ip: '10.1.0.13', pod: 'kube-system/coredns-6f4d2' },
+  { veth: 'enia1c7f30d845', ip: '10.1.0.14', pod: 'shop/cart-84b1c' },
+  { veth: 'eni6e08b2d9c71', ip: '10.1.0.15', pod: 'search/indexer-3k2p0' },
+  { veth: 'eni2f95c4a1e60', ip: '10.1.0.16', pod: 'shop/images-9h5t1' },
+  { veth: 'enic3d81f7b2a4', ip: '10.1.0.17', pod: 'monitoring/agent-q8w2e' },
+];
+/** Share of eth0's traffic the pods carry between bursts, and the share the burst's pod carries during one. */
+const POD_SHARE = 0.8;
 
 export const DEFAULT_SIM_START_MS = 1_764_000_000_000;
 
@@ -275,6 +297,12 @@ export class SimulateSource implements StatsSource {
   private readonly lastTick: number;
   private stopped = false;
   private started = false;
+  /** The pods' counters (4 per pod, TRAFFIC_NAMES order), exact; eth0's traffic at its last sample. */
+  private readonly podCount: number;
+  private readonly podExact: Float64Array;
+  private readonly podPrev = new Float64Array(4).fill(Number.NaN);
+  private podCulprit = -1;
+  private readonly podSums = new Float64Array(4);
 
   constructor(options: SimulateOptions = {}) {
     this.intervalMs = options.intervalMs ?? 100;
@@ -292,6 +320,8 @@ export class SimulateSource implements StatsSource {
     this.pReset = p(options.resetEveryMs, 300_000);
     this.pZero = p(options.zeroReadEveryMs, 45_000);
     this.pError = p(options.errorEveryMs, 60_000);
+    this.podCount = Math.max(0, Math.min(SIM_PODS.length, options.pods ?? 0));
+    this.podExact = new Float64Array(4 * this.podCount);
 
     const names = enaStatNames({ queues: options.queues ?? 4, ...options.stats });
     const count = options.devices ?? 1;
@@ -349,6 +379,8 @@ export class SimulateSource implements StatsSource {
       // Locally administered MACs, one per simulated ENI.
       for (const d of this.devs) sink.deviceAdded?.({ name: d.name, driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '', mac: `02:eb:00:00:00:${d.index.toString(16).padStart(2, '0')}` }, t);
     }
+    // The pods' veths once a second, before the tick (after the samples their traffic is from).
+    if (this.podCount > 0 && k > 0 && (k * this.intervalMs) % 1000 === 0) this.stepPods(t, sink);
     this.stepNode(k, t, sink);
     for (let i = 0; i < this.devs.length; i++) this.stepDevice(this.devs[i]!, k, t, sink);
     this.tick = k + 1;
@@ -453,6 +485,32 @@ export class SimulateSource implements StatsSource {
     this.addBurst({ device: dev.name, stat: sch.stat, startMs: Math.round(startMs), durationMs, packets: ticks * perTick + rng.int(0, ticks - 1) });
   }
 
+  private stepPods(t: number, sink: SampleSink): void {
+    const pods = SIM_PODS.slice(0, this.podCount);
+    sink.links?.({
+      timeMs: t - 0.1,
+      names: pods.map((p) => p.veth),
+      ips: pods.map((p) => [p.ip]),
+      pods: pods.map((p) => p.pod),
+      values: this.podExact.map(Math.floor),
+    });
+  }
+
+  /** eth0's traffic of this tick, shared out to the pods (module comment). */
+  private podTraffic(traffic: Float64Array): void {
+    const n = this.podCount;
+    const c = this.podCulprit;
+    for (let i = 0; i < 4; i++) {
+      const d = traffic[i]! - this.podPrev[i]!;
+      this.podPrev[i] = traffic[i]!;
+      if (!(d > 0)) continue;
+      for (let j = 0; j < n; j++) {
+        const share = c < 0 ? POD_SHARE / n : j === c ? POD_SHARE : n > 1 ? (1 - POD_SHARE) / 2 / (n - 1) : 0;
+        this.podExact[4 * j + i]! += d * share;
+      }
+    }
+  }
+
   /** The node's counters of tick k, read (as on a real node) just before the tick's samples. */
   private stepNode(k: number, t: number, sink: SampleSink): void {
     const n = this.node;
@@ -520,12 +578,14 @@ export class SimulateSource implements StatsSource {
       writeU64(values, p, v);
     }
     dev.conntrackLow = 0;
+    if (dev.index === 0) this.podCulprit = -1;
     for (let j = 0; j < dev.schedules.length; j++) {
       const sch = dev.schedules[j]!;
       const p = sch.placed[sch.next];
       if (p !== undefined && k >= p.kFirst && k <= p.kLast) {
         cur[sch.pos]! += p.base + (k - p.kFirst < p.extra ? 1 : 0);
         this.limitTraffic(dev, sch.stat);
+        if (dev.index === 0 && this.podCount > 0 && this.podCulprit < 0) this.podCulprit = ALLOWANCE_STATS.indexOf(sch.stat as (typeof ALLOWANCE_STATS)[number]) % this.podCount;
       }
       // Connections run out in the seconds before conntrack drops.
       if (p !== undefined && sch.stat === 'conntrack_allowance_exceeded' && k >= p.kFirst - 30 && k <= p.kLast) dev.conntrackLow = 5 + Math.max(0, p.kFirst - k) * 40;
@@ -544,7 +604,9 @@ export class SimulateSource implements StatsSource {
       let sum = ps.length > 0 ? 0 : Number.NaN;
       for (let j = 0; j < ps.length; j++) sum += cur[ps[j]!]!;
       view.traffic[i] = kind === 'error' ? Number.NaN : sum;
+      if (dev.index === 0 && this.podCount > 0) this.podSums[i] = sum;
     }
+    if (dev.index === 0 && this.podCount > 0) this.podTraffic(this.podSums);
     view.timeMs = t;
     view.error = null;
     view.errno = 0;

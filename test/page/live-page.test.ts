@@ -17,7 +17,7 @@ import { startServe, type Served } from '../helpers/serve.js';
 
 // The callbacks below run in the page; tsconfig has no DOM lib, and adding
 // it would leak browser globals into every Node file. What they use of it:
-type HTMLElement = { dataset: Record<string, string | undefined>; textContent: string | null; querySelector(s: string): HTMLElement | null };
+type HTMLElement = { dataset: Record<string, string | undefined>; textContent: string | null; querySelector(s: string): HTMLElement | null; querySelectorAll(s: string): ArrayLike<HTMLElement> & Iterable<HTMLElement> };
 declare const document: {
   body: { appendChild(e: HTMLElement): void };
   createElement(tag: string): HTMLElement;
@@ -152,6 +152,8 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       // The simulated interface carried the pps limit's traffic when the drops began (simulate.ts: 400k packets/s and its own).
       expect(cells[7]).toMatch(/^4\d\d(\.\d)?k pkt\/s$/);
       expect(cells[8]).toBe('pps');
+      // The simulated pods (simulate.ts: the pps burst's pod sends 80 % of eth0's traffic): named, with its share.
+      expect(cells[9]).toMatch(/^batch\/export-2x9k7 10\.1\.0\.12 \d+%$/);
 
       await finished.first().click();
       await expect.poll(() => page.locator(`${card(DEVICE, STAT)}.selected .live-btn:not([hidden])`).count(), { timeout: 5000 }).toBe(1);
@@ -166,6 +168,12 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(await page.locator('#capture-title').textContent()).toMatch(new RegExp(`^Burst 1: ${DEVICE} ${STAT}, `));
       expect(await page.locator('#capture-summary').textContent()).toMatch(/^The instance's packets-per-second allowance at 4\d\d,\d{3} packets\/s on eth0: 30,000 packets dropped in 1\.\d s\.$/);
       expect(await page.locator('#capture-remedy').textContent()).toMatch(/^What to change: Send fewer, larger packets/);
+      // Who moved the packets: every simulated pod, the burst's first, as /api/bursts has them.
+      const podRows = await page.locator('#capture-pods tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      const record = (await (await fetch(`${serve.base}/api/bursts?device=${DEVICE}&stat=${STAT}`)).json()) as { bursts: { id: number; top_pods: { pod: string; packets: number }[] }[] };
+      const first = record.bursts.find((b) => b.id === 1)!;
+      expect(podRows.map((r) => r[0])).toEqual(first.top_pods.map((p) => p.pod));
+      expect(podRows[0]!.slice(0, 4)).toEqual(['batch/export-2x9k7', 'eni0b7e63f4c18', '10.1.0.12', first.top_pods[0]!.packets.toLocaleString('en-US')]);
       // Everything since serve started (7 s before the burst; a capture reaches back 30 s), the burst and the 2 s gap after it, at 100 ms.
       expect(Number(await page.locator('#capture-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(100);
       expect(await page.locator('#capture-note a').getAttribute('href')).toBe('/api/bursts/1/trace');
