@@ -169,7 +169,7 @@ describe.skipIf(browserMissing !== null)(`the live page in Chromium${browserMiss
       expect(await page.locator('#capture-summary').textContent()).toMatch(/^The instance's packets-per-second allowance at 4\d\d,\d{3} packets\/s on eth0: 30,000 packets dropped in 1\.\d s\.$/);
       expect(await page.locator('#capture-remedy').textContent()).toMatch(/^What to change: Send fewer, larger packets/);
       // Who moved the packets: every simulated pod, the burst's first, as /api/bursts has them.
-      const podRows = await page.locator('#capture-pods tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      const podRows = await page.evaluate(() => [...document.querySelectorAll('#capture-pods tbody tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
       const record = (await (await fetch(`${serve.base}/api/bursts?device=${DEVICE}&stat=${STAT}`)).json()) as { bursts: { id: number; top_pods: { pod: string; packets: number }[] }[] };
       const first = record.bursts.find((b) => b.id === 1)!;
       expect(podRows.map((r) => r[0])).toEqual(first.top_pods.map((p) => p.pod));
