@@ -12,6 +12,9 @@ import type { Sample } from '../sampling/sample.js';
 import type { NodeContext } from '../sampling/context.js';
 import { formatContextLine, formatLinksLine, formatTraceLine } from '../sources/trace.js';
 import { LinkPoller } from '../talkers/link-poller.js';
+import { kubeApiFrom, kubernetesFlags, startPodDirectory } from '../cli/kubernetes-flags.js';
+import { createLogger } from '../log.js';
+import { hostname } from 'node:os';
 import type { LinkSnapshot } from '../talkers/top-talkers.js';
 
 /** "ENOSPC (no space left on device)" for a system error, its message otherwise. */
@@ -42,8 +45,10 @@ export default defineCommand({
     duration: { type: 'duration', min: 1, max: 366 * 86_400_000, help: 'stop after this long (default: until SIGINT/SIGTERM/SIGHUP)' },
     out: { type: 'string', valueName: 'FILE', help: 'write the trace here instead of stdout' },
     ...deviceFlags,
+    ...kubernetesFlags,
   },
   async run(flags, _positionals, io) {
+    const kube = kubeApiFrom(flags, io.env);
     const source = new NativeSource({
       intervalMs: flags.interval,
       selection: selectionFrom(flags),
@@ -125,11 +130,21 @@ export default defineCommand({
       },
     };
     const flushTimer = setInterval(flush, 500);
-    // The pods' veths every second, in the same stream (src/talkers/).
-    const pods = new LinkPoller({ addon: source.addon, burstOpen: () => false });
+    // The pods' veths every second, in the same stream (src/talkers/), named where the Kubernetes API says;
+    // the first dump after the first samples, so every burst has device packets to share against.
+    const log = createLogger({ level: 'warn', out: io.stderr });
+    const directory = startPodDirectory(kube.api, io.env['NODE_NAME'] || hostname(), log);
+    const pods = new LinkPoller({
+      addon: source.addon,
+      burstOpen: () => false,
+      ready: () => tickRecords > 0,
+      log,
+      ...(directory ? { podOf: (ip: string) => directory.lookup(ip) } : {}),
+    });
     pods.start(sink);
     const stop = (): void => {
       pods.stop();
+      directory?.stop();
       source.stop();
     };
     io.signal.addEventListener('abort', stop, { once: true });
@@ -138,6 +153,7 @@ export default defineCommand({
       await source.run(sink);
     } finally {
       pods.stop();
+      directory?.stop();
       clearInterval(flushTimer);
       if (timer) clearTimeout(timer);
       io.signal.removeEventListener('abort', stop);

@@ -234,9 +234,8 @@ export class NodeEvents {
 /** The Event's note: what the burst was, what it most likely means, who sent the traffic; within the API's 1 KiB. */
 export function eventNote(e: Readonly<BurstEvent>): string {
   const pods = (e.topPods ?? []).slice(0, 3).map((p) => `${p.pod ?? p.veth}${p.ips.length ? ` (${p.ips[0]})` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`);
-  const text =
-    `${e.increase} packets dropped (${e.stat}) on ${e.device} over ${(e.durationMs / 1000).toFixed(1)} s, peak ${Math.round(e.peakRatePerSecond)}/s. ` +
-    `${e.diagnosis.summary}${pods.length ? ` Top pods: ${pods.join(', ')}.` : ''}`;
+  // The diagnosis sentence already says how many, how long and on which interface.
+  const text = `${e.stat}: ${e.diagnosis.summary} Peak ${Math.round(e.peakRatePerSecond).toLocaleString('en-US')} drops/s.${pods.length ? ` Top pods: ${pods.join(', ')}.` : ''}`;
   return truncateBytes(text, NOTE_LIMIT_BYTES);
 }
 

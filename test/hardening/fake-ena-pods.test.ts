@@ -22,6 +22,8 @@ import { opensslMissing } from '../helpers/certificates.js';
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-apiserver.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { runCli } from '../helpers/cli.js';
+import { artifactPath } from '../helpers/artifacts.js';
+import { browserMissing, openBrowser } from '../page/browser.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -153,9 +155,28 @@ describe.skipIf(!haveCc || !canUseNetns || opensslMissing !== null)(`top pods of
     expect(analyzed.status).toBe(0);
     const offline = (JSON.parse(analyzed.stdout) as { bursts: Burst[] }).bursts.filter((b) => b.stat === burst.stat);
     expect(offline.map((b) => b.top_pods)).toEqual([burst.top_pods]);
+    // The live page names them too (where Chromium is installed: CI has it).
+    if (browserMissing === null) {
+      const browser = await openBrowser();
+      try {
+        await browser.page.goto(`${served.base}/`);
+        const cell = browser.page.locator(`#bursts tbody tr[data-device="${eni.name}"]:not(.open) td.pods`);
+        await cell.first().waitFor({ timeout: 15_000 });
+        expect(await cell.first().textContent()).toMatch(/^batch\/export-1 192\.0\.2\.21 \d+%$/);
+        await cell.first().click();
+        await browser.page.locator('#capture-pods tbody tr').first().waitFor({ timeout: 10_000 });
+        expect(await browser.page.locator('#capture-pods tbody tr td:first-child').allTextContents()).toEqual(['batch/export-1', 'shop/web-0', '']);
+        await browser.page.locator('#capture').screenshot({ path: artifactPath('pods-capture.png') });
+        expect(browser.errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    }
     // And the Node's Warning Event, named by the pods.
     await until(() => api!.events.size === 1, 'the Node event', 15_000);
     const event = [...api.events.values()][0]!;
+    // What the API received, kept for the README and the issue's closing note.
+    writeFileSync(artifactPath('node-event.json'), `${JSON.stringify(api.requests.find((r) => r.method === 'POST')!.body, null, 2)}\n`);
     expect(event).toMatchObject({ reason: 'PPSExceeded', type: 'Warning', regarding: { kind: 'Node', name: NODE } });
     expect(event['note']).toMatch(/Top pods: batch\/export-1 \(192\.0\.2\.21\) \d+%, shop\/web-0 \(192\.0\.2\.20\) \d+%, ebpd2\S+ \(192\.0\.2\.22\) \d+%\.$/);
   }, 90_000);

@@ -2,18 +2,19 @@
 // launch and the flags that keep it from phoning home. Tests skip (with the
 // reason) when either is missing.
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, artifactPath } from '../helpers/artifacts.js';
+
+export { ARTIFACTS, artifactPath };
 
 // Runs in the page (see addInitScript); tsconfig has no DOM lib.
 declare const document: { addEventListener(type: string, f: (e: never) => void): void };
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 function missing(): string | null {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} not installed (apt-get install chromium)`;
@@ -79,7 +80,3 @@ export async function openBrowser(viewport = { width: 1400, height: 1000 }): Pro
   };
 }
 
-export function artifactPath(name: string): string {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  return join(ARTIFACTS, name);
-}
