@@ -3,7 +3,11 @@
 // counters from sysfs: N veth pairs made in one batch, peers in a namespace
 // the bench creates and removes, then repeated dumps timed with process CPU
 // (the dump runs on the libuv pool, so the calling thread's own clock would
-// miss it).
+// miss it). Then the whole poll serve runs (src/talkers/link-poller.ts: the
+// dump, the veths with host routes picked out, a snapshot built), with a
+// host route per veth in the benchmarking range 198.18.0.0/15 as a CNI
+// would install for each pod (no packet is sent), and what it costs while a
+// burst is open, when serve polls every LINK_POLL_FAST_MS.
 
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NativeAddon } from '../sampling/native.js';
 import { checkAborted, type BenchContext } from './context.js';
+import { LINK_POLL_FAST_MS, LinkPoller } from '../talkers/link-poller.js';
+import type { LinkSnapshot } from '../talkers/top-talkers.js';
 
 export interface LinksRow {
   veths: number;
@@ -21,6 +27,12 @@ export interface LinksRow {
   wallUsPerDump: number;
   /** The same counters read from sysfs instead: four files per veth. */
   sysfsCpuUs: number;
+  /** A whole poll (dump, pod veths picked by host route, snapshot), CPU; and the pods it found. */
+  cpuUsPerPoll: number;
+  pods: number;
+  /** Polls per second while a burst is open, and the share of one core they take. */
+  burstPollsPerSecond: number;
+  burstCpuPercent: number;
 }
 
 export interface LinksResult {
@@ -56,7 +68,10 @@ async function measureOne(ctx: BenchContext, addon: NativeAddon, n: number): Pro
   try {
     execFileSync('ip', ['netns', 'add', ns]);
     const batch: string[] = [];
-    for (let i = 0; i < n; i++) batch.push(`link add ebl${tag}v${i} type veth peer name ebl${tag}p${i} netns ${ns}`, `link set ebl${tag}v${i} up`);
+    for (let i = 0; i < n; i++) {
+      batch.push(`link add ebl${tag}v${i} type veth peer name ebl${tag}p${i} netns ${ns}`, `link set ebl${tag}v${i} up`);
+      batch.push(`route add 198.18.${i >> 8}.${i & 255}/32 dev ebl${tag}v${i} scope link`);
+    }
     writeFileSync(join(dir, 'batch'), `${batch.join('\n')}\n`);
     execFileSync('ip', ['-batch', join(dir, 'batch')]);
     checkAborted(ctx.signal);
@@ -85,7 +100,29 @@ async function measureOne(ctx: BenchContext, addon: NativeAddon, n: number): Pro
     } finally {
       for (const fd of fds) closeSync(fd);
     }
-    return { veths: n, interfaces: found, dumps, cpuUsPerDump: (c.user + c.system) / dumps, wallUsPerDump: wall, sysfsCpuUs: sysfs };
+    // The poll as serve runs it: the first reads the interfaces and routes; then as while a burst is open.
+    let pods = 0;
+    const sink = { sample() {}, links: (l: Readonly<LinkSnapshot>) => void (pods = l.names.length) };
+    const poller = new LinkPoller({ addon, burstOpen: () => true });
+    // Steady state, as a long-running serve polls: the first few hundred polls run unoptimised code (5x slower).
+    for (let i = 0; i < 300; i++) await poller.poll(sink);
+    const p0 = process.cpuUsage();
+    for (let i = 0; i < dumps; i++) await poller.poll(sink);
+    const p = process.cpuUsage(p0);
+    const cpuUsPerPoll = (p.user + p.system) / dumps;
+    const burstPollsPerSecond = 1000 / LINK_POLL_FAST_MS;
+    return {
+      veths: n,
+      interfaces: found,
+      dumps,
+      cpuUsPerDump: (c.user + c.system) / dumps,
+      wallUsPerDump: wall,
+      sysfsCpuUs: sysfs,
+      cpuUsPerPoll,
+      pods,
+      burstPollsPerSecond,
+      burstCpuPercent: (cpuUsPerPoll * burstPollsPerSecond) / 1e4,
+    };
   } finally {
     remove();
   }

@@ -353,6 +353,13 @@ export function renderReport(r: BenchReport): string {
           '',
           '',
         ]);
+        add([
+          `  while a burst is open`,
+          `${sig(row.burstCpuPercent)} % of a core`,
+          `a whole poll (dump, ${row.pods} pods by host route, snapshot) ${sig(row.cpuUsPerPoll)} µs CPU, ${row.burstPollsPerSecond} polls/s`,
+          '',
+          '',
+        ]);
       }
     }
   }
