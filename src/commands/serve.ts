@@ -186,11 +186,16 @@ export default defineCommand({
     const captureDir = captureDirPath !== undefined ? new CaptureDir(captureDirPath, flags['capture-dir-max'] * 1024 * 1024, log) : null;
     if (captureDir) registry.addListener({ onCapture: (c) => void captureDir.write(c) });
     const nodeName = flags['node-name'] ?? (io.env['NODE_NAME'] || hostname());
-    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName });
+    const directory = native ? startPodDirectory(kube.api, nodeName, log) : null;
+    // Node events: off the sampling path (calls with deadlines, failures counted and retried).
+    if (flags['node-events'] && kube.api === null) log.log('warn', 'no Kubernetes API here: no Node events', { kubernetes: kube.why });
+    const events = flags['node-events'] && kube.api ? new NodeEvents({ api: kube.api, nodeName, minDrops: flags['node-events-min-drops'], minWriteIntervalMs: flags['node-events-interval'], log }) : null;
+    if (events) registry.addListener({ onBurst: (e) => events.onBurst(e) });
+    const kubernetes = { pods: directory ? () => directory.stats() : null, events: events ? () => events.stats() : null };
+    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName, kubernetes });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
     // The pods behind each burst (src/talkers/): only where the kernel is sampled; named where the Kubernetes API says.
-    const directory = native ? startPodDirectory(kube.api, nodeName, log) : null;
     const pods = native
       ? new LinkPoller({
           addon: native.addon,
@@ -200,10 +205,6 @@ export default defineCommand({
           ...(directory ? { podOf: (ip: string) => directory.lookup(ip) } : {}),
         })
       : null;
-    // Node events: off the sampling path (calls with deadlines, failures counted and retried).
-    if (flags['node-events'] && kube.api === null) log.log('warn', 'no Kubernetes API here: no Node events', { kubernetes: kube.why });
-    const events = flags['node-events'] && kube.api ? new NodeEvents({ api: kube.api, nodeName, minDrops: flags['node-events-min-drops'], minWriteIntervalMs: flags['node-events-interval'], log }) : null;
-    if (events) registry.addListener({ onBurst: (e) => events.onBurst(e) });
     const describe = () => ({
       source: sourceName,
       intervalMs: flags.interval,

@@ -33,6 +33,8 @@ export interface PodDirectoryStats {
   pods: number;
   lists: number;
   watchEvents: number;
+  /** Lists or watches that failed. */
+  failures: number;
   /** The last failure, null once working. */
   error: string | null;
 }
@@ -58,6 +60,7 @@ export class PodDirectory {
   private resolveWait: (() => void) | null = null;
   lists = 0;
   watchEvents = 0;
+  failures = 0;
   error: string | null = null;
 
   constructor(private readonly opts: PodDirectoryOptions) {
@@ -76,7 +79,7 @@ export class PodDirectory {
   }
 
   stats(): PodDirectoryStats {
-    return { pods: this.byUid.size, lists: this.lists, watchEvents: this.watchEvents, error: this.error };
+    return { pods: this.byUid.size, lists: this.lists, watchEvents: this.watchEvents, failures: this.failures, error: this.error };
   }
 
   /** Lists and watches until stop(); never rejects. */
@@ -211,6 +214,7 @@ export class PodDirectory {
   }
 
   private failed(e: KubeApiError): void {
+    this.failures++;
     this.error = e.code;
     if (this.reported === e.code) return;
     this.reported = e.code;

@@ -75,6 +75,11 @@ describe.skipIf(skip !== null)(`a failing Kubernetes API never reaches sampling 
     const e = await events();
     expect(e.failed).toBeGreaterThanOrEqual(3);
     expect(e.error).toBeNull();
+    // /metrics says so too.
+    const m = await served.metrics();
+    expect(value(m, 'ethburst_kubernetes_events_total', { result: 'failed' })).toBe(e.failed);
+    expect(value(m, 'ethburst_kubernetes_events_total', { result: 'created' })).toBe(1);
+    expect(value(m, 'ethburst_kubernetes_events_pending')).toBe(0);
     // Said once per kind of failure, not once per attempt.
     const warnings = served.logs().filter((l) => l['msg'] === 'cannot write Kubernetes events; the bursts are counted and written when the API answers');
     expect(warnings.map((l) => l['error'])).toEqual(['500', '403', 'ETIMEDOUT']);

@@ -4,6 +4,7 @@
 import type { DeviceRecord, DeviceRegistry } from '../../state/device-registry.js';
 import type { Labels } from './collected.js';
 import type { CaptureDirStats } from './recorder.js';
+import type { KubernetesStats } from './kubernetes.js';
 
 export interface MetricsOptions {
   /** Which raw stats get ethtool_<stat>(_total) series. */
@@ -16,6 +17,8 @@ export interface MetricsOptions {
   readonly captureDir?: CaptureDirStats | null;
   /** The node's name (`--node-name`: NODE_NAME in a pod, else the host name), on ethtool_info. */
   readonly nodeName?: string;
+  /** The pod directory and Node events, where they run. */
+  readonly kubernetes?: KubernetesStats;
 }
 
 export interface MetricsContext {

@@ -1,6 +1,6 @@
 // Every metric family `serve` exposes, registered in the order a reader of
 // /metrics meets them: devices, bursts, learned onsets, reads, the sampler, the flight
-// recorder, refresh estimates, build info, then the raw counters as they
+// recorder, the Kubernetes API, refresh estimates, build info, then the raw counters as they
 // appear. Each family
 // is defined once, in the file for its concept; deploy/metric-names.json is
 // generated from here (contract.ts).
@@ -17,13 +17,14 @@ import type { FixedHistogram } from './histogram.js';
 import type { Exposition } from './registry.js';
 import { onsetMetrics } from './onsets.js';
 import { recorderMetrics } from './recorder.js';
+import { kubernetesMetrics } from './kubernetes.js';
 import { samplerMetrics } from './sampler.js';
 
 export type { MetricsContext, MetricsOptions } from './context.js';
 
 /** The fixed families (everything but the raw counters), in exposition order. */
 export function fixedFamilies(ctx: MetricsContext): (CollectedMetric | FixedHistogram)[] {
-  return [...deviceMetrics(ctx), ...burstMetrics(ctx), ...onsetMetrics(ctx), ...readMetrics(ctx), ...samplerMetrics(ctx), ...recorderMetrics(ctx), ...refreshMetrics(ctx), buildInfoMetric(ctx)];
+  return [...deviceMetrics(ctx), ...burstMetrics(ctx), ...onsetMetrics(ctx), ...readMetrics(ctx), ...samplerMetrics(ctx), ...recorderMetrics(ctx), ...kubernetesMetrics(ctx), ...refreshMetrics(ctx), buildInfoMetric(ctx)];
 }
 
 /** Registers every family; call `prepare()` before each render so the raw counters are current. */
