@@ -301,6 +301,8 @@ export function renderReport(r: BenchReport): string {
         isTarget ? verdictOf(r.targets, TARGETS.scrapeP99.id) : '',
       ]);
     }
+    const lag = s.idleLagMs;
+    if (lag) add(['idle event-loop lag', `${sig(lag.p50, 2)} / ${sig(lag.p99, 2)} ms`, `p50 / p99 (max ${sig(lag.max, 2)} ms) over 2 s without scrapes, nodejs_eventloop_lag_*_seconds of 1 simulated device`, '', '']);
   }
 
   const f = r.fidelity;

@@ -4,6 +4,7 @@
 // that strip `_total` on a copy and leave the real metrics untouched.
 
 import { Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType } from 'prom-client';
+import { EVENT_LOOP_LAG_FAMILIES, eventLoopLagMetrics, eventLoopLagName } from './event-loop.js';
 
 export interface MetricSample {
   metricName?: string;
@@ -38,16 +39,19 @@ export class Exposition {
   constructor(opts: { defaultMetrics: boolean }) {
     this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     if (opts.defaultMetrics) {
-      // The event-loop lag monitor wakes every `precision` ms; its default of
-      // 10 ms would be 100 wake-ups a second in an exporter that otherwise
-      // wakes a few times. Stalls that matter here last far longer.
-      collectDefaultMetrics({ register: this.prometheus, eventLoopMonitoringPrecision: 100 });
+      // prom-client's event-loop monitor wakes every `precision` ms and its
+      // statistics are replaced below (event-loop.ts, at 100 ms): it may
+      // sleep 10 s instead of costing a second monitor's wake-ups.
+      collectDefaultMetrics({ register: this.prometheus, eventLoopMonitoringPrecision: 10_000 });
       // nodejs_active_{handles,requests,resources}_total are gauges with a
       // counter's suffix; promtool rejects them and they say little here.
       for (const m of this.prometheus.getMetricsAsArray()) {
         if (String(m.type) !== 'counter' && m.name.endsWith('_total')) this.prometheus.removeSingleMetric(m.name);
       }
+      // Its event-loop delay statistics read the monitor's interval, not the lag (event-loop.ts): ours instead.
+      for (const stat of EVENT_LOOP_LAG_FAMILIES) this.prometheus.removeSingleMetric(eventLoopLagName(stat));
       for (const m of this.prometheus.getMetricsAsArray()) this.addOpenMetricsView(m as unknown as Exposable);
+      for (const m of eventLoopLagMetrics()) this.register(m);
     }
   }
 

@@ -1,0 +1,41 @@
+// Event-loop lag as a dashboard reads it: how late a timer due every 100 ms
+// ran (an idle loop no longer reads 0.100 s), and a loop that was blocked
+// shows it. Only bounds a blocked loop guarantees are asserted; the idle
+// reading is measured in `ethburst bench`, not here.
+
+import { describe, expect, it } from 'vitest';
+import { Exposition } from '../../src/export/metrics/registry.js';
+import { EVENT_LOOP_LAG_FAMILIES, EventLoopLag, eventLoopLagName } from '../../src/export/metrics/event-loop.js';
+import { parseExposition, value } from '../helpers/exposition.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('event-loop lag', () => {
+  it('reports how late the loop ran: a 400 ms block reads at least 0.25 s, once, under the same names', async () => {
+    const ex = new Exposition({ defaultMetrics: true });
+    await sleep(350);
+    // The first scrape empties the histogram.
+    await ex.render(undefined);
+    const until = performance.now() + 400;
+    while (performance.now() < until);
+    await sleep(350);
+    const [, body] = await ex.render(undefined);
+    const p = parseExposition(body);
+    // One family each, from this module, not prom-client's.
+    for (const stat of EVENT_LOOP_LAG_FAMILIES) {
+      expect(p.samples.filter((s) => s.name === eventLoopLagName(stat))).toHaveLength(1);
+      expect(p.helps.get(eventLoopLagName(stat))).toMatch(/\(event-loop delay\)$/);
+    }
+    const max = value(p, 'nodejs_eventloop_lag_max_seconds');
+    // The timer due during the block ran when it ended: at least 300 ms late.
+    expect(max).toBeGreaterThanOrEqual(0.25);
+    expect(value(p, 'nodejs_eventloop_lag_min_seconds')).toBeLessThanOrEqual(value(p, 'nodejs_eventloop_lag_p50_seconds'));
+  });
+
+  it('keeps the statistics of the readings since the last scrape', () => {
+    const lag = new EventLoopLag();
+    for (const ms of [1, 2, 3, 4, 100]) lag.record(ms);
+    expect(lag.take()).toEqual({ min: 0.001, max: 0.1, mean: 0.022, stddev: expect.closeTo(0.039, 3) as number, p50: 0.003, p90: 0.1, p99: 0.1 });
+    expect(lag.take()).toBeNull();
+  });
+});
