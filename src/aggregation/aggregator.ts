@@ -300,6 +300,15 @@ export class Aggregator implements SampleSink {
     const m: LinkMoment = { snap, devicePackets, deviceTimes };
     this.linkMoments.push(m);
     if (this.linkMoments.length > LINK_MOMENTS) this.linkMoments.shift();
+    // The open bursts that had no snapshot after their end yet have one now.
+    for (const dev of this.devices.values()) {
+      const tracks = dev.tracks;
+      for (let j = 0; j < tracks.length; j++) {
+        const tr = tracks[j]!;
+        const o = tr.onsets;
+        if (tr.burst.open && o.links !== null && o.linksAfter === null && m.snap.timeMs >= tr.burst.endMs) o.linksAfter = m;
+      }
+    }
   }
 
   deviceAdded(info: DeviceInfo, timeMs: number): void {
@@ -498,8 +507,12 @@ export class Aggregator implements SampleSink {
           // The drops began in (prev, t]: the traffic then, the node before, the pods' veths before.
           dev.context.onset(prev, t, o.onset);
           o.links = this.linksAtOrBefore(prev);
+          o.linksAfter = null;
           o.fit(this.node.names.length);
           this.node.at(prev, o.startNode);
+        } else if (o.linksAfter !== null && o.linksAfter.snap.timeMs < t) {
+          // The burst went on past that snapshot.
+          o.linksAfter = null;
         }
         this.node.at(t, o.endNode);
         tr.increase += inc;
@@ -562,10 +575,11 @@ export class Aggregator implements SampleSink {
       fragmentsCreated: frag >= 0 ? this.nodeIncrease[frag]! : Number.NaN,
       learnedOnset: e.learnedOnset,
     });
-    const after = o.links === null ? undefined : this.linkMoments.find((m) => m.snap.timeMs >= b.doneEndMs);
+    const after = o.links === null ? undefined : (o.linksAfter ?? this.linkMoments.find((m) => m.snap.timeMs >= b.doneEndMs));
     e.topPodMoments = o.links !== null && after !== undefined ? [o.links, after] : null;
     e.topPods = e.topPodMoments === null ? null : this.topPods(tr.device, o.links!, after!);
     o.links = null;
+    o.linksAfter = null;
     // This burst's onset counts for the next ones, not for its own diagnosis.
     o.learn(onsetValue(tr.stat, e.onset));
     copyOnset(unknownOnset(), o.onset);

@@ -145,6 +145,13 @@ export class OnsetTrack {
   readonly onset = unknownOnset();
   /** The pods' veths at or before the open burst's start (null: none known). */
   links: LinkMoment | null = null;
+  /**
+   * The first snapshot at or after the open burst's end so far (null: none
+   * yet, or the burst went on past it). Kept here, not looked up when the
+   * burst is finished: a long --burst-gap polled fast outlasts the few
+   * snapshots the aggregator keeps.
+   */
+  linksAfter: LinkMoment | null = null;
   /** Node counters before the first drop and at the last one (sized to the node's names). */
   startNode = new Float64Array(0);
   endNode = new Float64Array(0);

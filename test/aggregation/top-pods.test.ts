@@ -132,4 +132,16 @@ describe('top pods per burst', () => {
     agg.finish();
     expect(offline.map((b) => b.top_pods)).toEqual([live[0]!.top_pods]);
   });
+
+  it('ranks over the same moments when a long burst gap outlasts the snapshots the aggregation keeps', async () => {
+    // A 30 s gap: the burst is finished only at the end of the trace, 17 snapshots after its end.
+    const agg = new Aggregator({ burstGapMs: 30_000, windowsMs: [] });
+    const bursts: BurstRecord[] = [];
+    agg.addListener({ onBurst: (b) => void bursts.push(burstRecord(b)) });
+    await new ReplaySource('trace', { input: Readable.from([Buffer.from(trace())]) }).run(agg);
+    agg.finish();
+    expect(bursts).toHaveLength(1);
+    // Still from 9.5 s to 13.5 s, the first snapshot at or after the end.
+    expect(bursts[0]!.top_pods!.map((p) => p.packets)).toEqual(RATES.map((r) => 2 * r * 4));
+  });
 });
