@@ -19,6 +19,7 @@ import { ReplaySource } from '../sources/replay.js';
 import { StreamWriter } from '../analysis/stream-writer.js';
 import { burstRecord } from '../aggregation/burst-record.js';
 import { onsetMeasure, onsetValue } from '../aggregation/diagnosis.js';
+import { topPodText } from '../talkers/top-talkers.js';
 
 /** Whole-trace quantiles of one (device, stat): the measures /api/windows gives per window. */
 export interface StatQuantiles extends WindowMeasures {
@@ -154,7 +155,7 @@ function tableRow(r: readonly string[], widths: readonly number[], rightAligned:
     .trimEnd();
 }
 
-const BURST_HEADER = ['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 'PEAK/S', 'ONSET', 'CAUSE'];
+const BURST_HEADER = ['START', 'END', 'DURATION', 'DEVICE', 'STAT', 'INCREASE', 'PEAK/S', 'ONSET', 'CAUSE', 'TOP POD'];
 const BURST_RIGHT = new Set([2, 5, 6, 7]);
 
 /** The traffic when the drops began, in the stat's measure: "41,200 pkt/s", "9.41 Gbit/s", "12 conns", or "–". */
@@ -231,10 +232,16 @@ function tableFormat(burstGapMs: number): Format<string[]> {
   widen(widths, BURST_HEADER);
   // The first burst of each cause, whose diagnosis is printed under the table.
   const firstOfCause = new Map<string, { startMs: number; device: string; summary: string; remedy: string }>();
+  // The TOP POD column only for a trace with pods in it.
+  let anyPods = false;
+  const cut = (row: readonly string[]): readonly string[] => (anyPods ? row : row.slice(0, -1));
   return {
     payload(b) {
       const cause = b.diagnosis.cause;
-      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond), formatOnset(b.stat, onsetValue(b.stat, b.onset)), cause];
+      const top = b.topPods?.[0];
+      if (top !== undefined) anyPods = true;
+      const pod = top === undefined ? '' : topPodText(top);
+      const row = [formatTime(b.startMs), formatTimeOfDay(b.endMs), formatDuration(b.durationMs), b.device, b.stat, formatCount(b.increase), formatCount(b.peakRatePerSecond), formatOnset(b.stat, onsetValue(b.stat, b.onset)), cause, pod];
       widen(widths, row);
       const prev = firstOfCause.get(cause);
       if (!prev || b.startMs < prev.startMs) firstOfCause.set(cause, { startMs: b.startMs, device: b.device, summary: b.diagnosis.summary, remedy: b.diagnosis.remedy });
@@ -245,9 +252,9 @@ function tableFormat(burstGapMs: number): Format<string[]> {
       if (n === 0) {
         out.write(`No bursts (burst gap ${formatDuration(burstGapMs)}).\n`);
       } else {
-        out.write(`${n} burst${n === 1 ? '' : 's'} (burst gap ${formatDuration(burstGapMs)}; times UTC):\n${tableRow(BURST_HEADER, widths, BURST_RIGHT)}\n`);
+        out.write(`${n} burst${n === 1 ? '' : 's'} (burst gap ${formatDuration(burstGapMs)}; times UTC):\n${tableRow(cut(BURST_HEADER), widths, BURST_RIGHT)}\n`);
         for (const row of r.bursts.sorted()) {
-          if (out.write(`${tableRow(row, widths, BURST_RIGHT)}\n`)) await out.flush();
+          if (out.write(`${tableRow(cut(row), widths, BURST_RIGHT)}\n`)) await out.flush();
         }
         out.write('\nDiagnosis (the first burst of each cause; --format json has every burst\'s):\n');
         for (const [cause, d] of [...firstOfCause].sort((a, b) => a[1].startMs - b[1].startMs)) {

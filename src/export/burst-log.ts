@@ -6,6 +6,7 @@ import type { BurstEvent } from '../aggregation/aggregator.js';
 import { onsetMeasure, onsetValue } from '../aggregation/diagnosis.js';
 import type { UpdatePeriod } from '../aggregation/update-period.js';
 import type { Logger } from '../log.js';
+import { topPodText } from '../talkers/top-talkers.js';
 import type { DeviceRegistry, RegistryListener } from '../state/device-registry.js';
 
 export function burstLog(registry: DeviceRegistry, log: Logger): RegistryListener {
@@ -41,9 +42,7 @@ function onsetField(e: Readonly<BurstEvent>): Record<string, number> {
 
 function topPodsField(e: Readonly<BurstEvent>): { top_pods?: string } {
   if (e.topPods === null || e.topPods.length === 0) return {};
-  // The pod's name where the Kubernetes API gave it, else its host-side veth.
-  const pods = e.topPods.slice(0, 3).map((p) => `${p.pod ?? p.veth}${p.ips.length ? ` ${p.ips[0]}` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`);
-  return { top_pods: pods.join(', ') };
+  return { top_pods: e.topPods.slice(0, 3).map(topPodText).join(', ') };
 }
 
 function resolutionField(p: UpdatePeriod | undefined): { resolution_s?: number } {

@@ -16,6 +16,7 @@
 import type { Logger } from '../log.js';
 import type { BurstEvent } from '../aggregation/aggregator.js';
 import { KubeApiError, statusError, type KubeApi } from './api-client.js';
+import { topPodText } from '../talkers/top-talkers.js';
 
 /** The EKS node monitoring agent's reasons for the ENA allowance counters. */
 export const EVENT_REASONS: Readonly<Record<string, string>> = {
@@ -233,7 +234,7 @@ export class NodeEvents {
 
 /** The Event's note: what the burst was, what it most likely means, who sent the traffic; within the API's 1 KiB. */
 export function eventNote(e: Readonly<BurstEvent>): string {
-  const pods = (e.topPods ?? []).slice(0, 3).map((p) => `${p.pod ?? p.veth}${p.ips.length ? ` (${p.ips[0]})` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`);
+  const pods = (e.topPods ?? []).slice(0, 3).map(topPodText);
   // The diagnosis sentence already says how many, how long and on which interface.
   const text = `${e.stat}: ${e.diagnosis.summary} Peak ${Math.round(e.peakRatePerSecond).toLocaleString('en-US')} drops/s.${pods.length ? ` Top pods: ${pods.join(', ')}.` : ''}`;
   return truncateBytes(text, NOTE_LIMIT_BYTES);

@@ -40,6 +40,11 @@ export interface LinkMoment {
   readonly deviceTimes: ReadonlyMap<string, number>;
 }
 
+/** A pod as one line says it: its name (else its veth), address and share ("shop/web-7d9f8 10.1.0.10 42%"). */
+export function topPodText(p: Readonly<TopPod>): string {
+  return `${p.pod ?? p.veth}${p.ips.length ? ` ${p.ips[0]}` : ''}${p.share === null ? '' : ` ${Math.round(p.share * 100)}%`}`;
+}
+
 /** Talkers listed per burst. */
 export const TOP_PODS = 5;
 

@@ -74,7 +74,7 @@ describe.skipIf(opensslMissing !== null)(`Kubernetes events on the Node ${openss
       reason: 'PPSExceeded',
       type: 'Warning',
       regarding: { apiVersion: 'v1', kind: 'Node', name: NODE, uid: NODE },
-      note: 'pps_allowance_exceeded: The packets-per-second allowance was exceeded at 61,000 packets/s. Peak 900 drops/s. Top pods: shop/web-7d9f (10.1.0.10) 61%.',
+      note: 'pps_allowance_exceeded: The packets-per-second allowance was exceeded at 61,000 packets/s. Peak 900 drops/s. Top pods: shop/web-7d9f 10.1.0.10 61%.',
     });
   });
 
