@@ -13,6 +13,7 @@ import { SimulateSource } from '../../src/sources/simulate.js';
 import { promtoolCheckMetrics } from '../../src/harness/promtool.js';
 import { which } from '../../src/harness/which.js';
 import { parseExposition, value } from '../helpers/exposition.js';
+import { CollectedMetric } from '../../src/export/metrics/collected.js';
 
 const T0 = 1_764_000_000_000;
 const DEFAULT_EXPORT = exportedStatMatcher();
@@ -169,5 +170,37 @@ describe('cardinality budget at defaults', () => {
     expect(others).toBeLessThanOrEqual(90);
     // Print the measured numbers: they go in the README's metrics reference.
     console.log(`cardinality: ${devices} device(s): ${[...byDevice.values()].join(', ')} per device, ${others} others`);
+  });
+});
+
+describe("ethburst's own formatter", () => {
+  it('writes every family exactly as prom-client would, in both formats, escapes and non-finite values included', async () => {
+    const ex = exporter({ defaultMetrics: true });
+    const sim = new SimulateSource({ devices: 3, queues: 2, durationMs: 60_000, seed: 3 });
+    while (sim.step(ex.registry));
+    const odd = new CollectedMetric('ethburst_test_odd', 'help with \\ and\nnewline', 'counter', ['a', 'b'], (emit) => {
+      emit({ a: 'quote " back \\ slash', b: 'line\nbreak' }, Number.NaN);
+      emit({ a: 'x', b: 'y' }, Number.POSITIVE_INFINITY);
+      emit({ a: 'x', b: 'z' }, Number.NEGATIVE_INFINITY);
+      emit({ a: 'ü', b: '' }, 1.5e-7);
+    });
+    ex.exposition.register(odd);
+    // ethburst's families (prom-client's own defaults keep its formatter, and their values move between two calls).
+    const mine = (name: string): boolean => /^(ethtool|ethburst)_/.test(name);
+    const fams = (await ex.exposition.prometheus.getMetricsAsJSON()).map((m) => m.name).filter(mine);
+    expect(fams.length).toBeGreaterThan(30);
+    for (const [format, reg] of [
+      ['prometheus', ex.exposition.prometheus],
+      ['openMetrics', ex.exposition.openMetrics],
+    ] as const) {
+      let compared = 0;
+      for (const m of reg.getMetricsAsArray()) {
+        if (!mine(m.name)) continue;
+        const ours = await (reg as unknown as { getMetricsAsString(m: unknown): Promise<string> }).getMetricsAsString(m);
+        expect(ours, `${format} ${m.name}`).toBe(await ex.exposition.promClientFormat[format](m));
+        compared++;
+      }
+      expect(compared).toBe(fams.length);
+    }
   });
 });
