@@ -34,6 +34,9 @@ describe('serve: bad input stops it before anything starts', () => {
     [['--source', 'simulate', '--capture-dir', dir, '--recorder-span', '0'], /--capture-dir needs the flight recorder: --recorder-span must not be 0/],
     [['--source', 'simulate', '--recorder-span', '30s'], /--recorder-span 30s is shorter than a capture/],
     [['--burst-gap', '0s'], /--burst-gap: 0s is out of range/],
+    [['--kubernetes', 'http://127.0.0.1:6443'], /--kubernetes: "http:\/\/127\.0\.0\.1:6443" is not auto, off or https:\/\/HOST:PORT/],
+    [['--source', 'simulate', '--kubernetes', 'https://127.0.0.1:6443', '--kube-credentials', dir], /--kubernetes https:\/\/127\.0\.0\.1:6443: no token in \S+ \(--kube-credentials\)$/],
+    [['--source', 'simulate', '--node-events', '--kubernetes', 'off'], /--node-events needs the Kubernetes API, and --kubernetes is off$/],
   ])('%j', (args, message) => {
     expect(usageFailure(runCli(['serve', '--listen', '127.0.0.1:0', ...args]))).toMatch(message);
   });
