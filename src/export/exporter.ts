@@ -28,8 +28,14 @@ export class Exporter {
   }
 
   /** Renders in the format the Accept header prefers; returns [content type, body]. */
-  async render(accept: string | undefined): Promise<[string, string]> {
+  async render(accept: string | undefined): Promise<[string, string | Buffer]> {
     this.metrics.prepare();
     return this.exposition.render(accept);
+  }
+
+  /** The text formats only (what tests and tools that read the text ask for). */
+  async renderText(accept: string | undefined): Promise<[string, string]> {
+    this.metrics.prepare();
+    return this.exposition.renderText(accept);
   }
 }

@@ -20,7 +20,7 @@ import { Document, Scalar, isMap, isScalar, visit } from 'yaml';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE, type AllowanceStat } from '../aggregation/stat-policy.js';
 import { UsageError } from '../errors.js';
 import { statMetric } from './metric-names.js';
-import { BURST_DURATION, PEAK_RATE, SECOND_INCREASE } from './metrics/bursts.js';
+import { BURST_DURATION, DROP_SECONDS, PEAK_RATE } from './metrics/bursts.js';
 import { SAMPLE_ERRORS } from './metrics/reads.js';
 import { BACKOFF_EVENTS, DEVICE_INTERVAL, MISSED_TICKS, RING_OVERRUNS, SAMPLER_INTERVAL } from './metrics/sampler.js';
 
@@ -113,6 +113,24 @@ function runbook(opts: RuleOptions, alert: string): string {
   return `${opts.runbookBase}#${alert.toLowerCase()}`;
 }
 
+/**
+ * Bursts longer than LONG_BURST_SECONDS since the exporter started, from
+ * the classic buckets or, where Prometheus stores the native histogram
+ * instead (native histograms on: it then drops the classic series), from
+ * the native one. 1 s is a native bucket bound (2^0), so the fraction is
+ * exact and round() only removes floating-point dust.
+ */
+export function longBurstCount(offset = '', indent = ''): string {
+  const at = offset === '' ? '' : ` ${offset}`;
+  const h = `${BURST_DURATION}${at}`;
+  const le = q(String(LONG_BURST_SECONDS));
+  return [
+    `${BURST_DURATION}_count${at} - ignoring (le) ${BURST_DURATION}_bucket{le=${le}}${at}`,
+    'or',
+    `round(histogram_count(${h}) * (1 - histogram_fraction(0, ${LONG_BURST_SECONDS}, ${h})))`,
+  ].join(`\n${indent}`);
+}
+
 /** The rule groups, in the order they are written out. */
 export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[] {
   const job = `job=${q(opts.job)}`;
@@ -152,17 +170,14 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
     },
   });
 
-  // Bursts longer than LONG_BURST_SECONDS, cumulative since the exporter
-  // started. Compared with its value 5m ago rather than as a difference of
+  // Bursts longer than LONG_BURST_SECONDS (longBurstCount), compared with
+  // their count 5m ago rather than as a difference of
   // two increase() calls: increase() extrapolates each series on its own
   // and, on a young histogram, _count and one bucket extrapolate
   // differently, which can invent a "long burst" out of short ones.
-  const le = q(String(LONG_BURST_SECONDS));
-  const longBursts = (offset: string): string =>
-    `${BURST_DURATION}_count${offset} - ignoring (le) ${BURST_DURATION}_bucket{le=${le}}${offset}`;
   alerts.push({
     alert: 'EnaLongAllowanceBurst',
-    expr: `(\n  (${longBursts('')})\n  -\n  (${longBursts(' offset 5m')})\n) > 0`,
+    expr: `(\n  (\n    ${longBurstCount('', '    ')}\n  )\n  -\n  (\n    ${longBurstCount('offset 5m', '    ')}\n  )\n) > 0`,
     keep_firing_for: '10m',
     labels: { severity: 'warning' },
     annotations: {
@@ -237,7 +252,7 @@ export function ruleGroups(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[
     },
     {
       record: 'instance_device_stat:ethtool_seconds_with_drops:increase5m',
-      expr: `increase(${SECOND_INCREASE}_count[5m]) - ignoring (le) increase(${SECOND_INCREASE}_bucket{le="0"}[5m])`,
+      expr: `increase(${DROP_SECONDS}[5m])`,
     },
     { record: 'instance_device_stat:ethtool_bursts:increase5m', expr: `increase(${BURST_DURATION}_count[5m])` },
     { record: `instance_device_stat:${PEAK_RATE}:max5m`, expr: `max_over_time(${PEAK_RATE}[5m])` },

@@ -66,7 +66,8 @@ describe('Grafana dashboard model', () => {
   it('has the panels the issue asks for', () => {
     const exprs = targets.map((t) => t.expr).join('\n');
     for (const s of ['bw_in', 'bw_out', 'pps', 'conntrack', 'linklocal']) expect(exprs).toContain(`rate(ethtool_${s}_allowance_exceeded_total`);
-    expect(exprs).toContain('ethtool_second_increase_bucket');
+    expect(exprs).toContain('increase(ethtool_drop_seconds_total');
+    expect(exprs).toContain('histogram_quantile(0.5, sum by (stat) (increase(ethtool_burst_size{');
     expect(exprs).toContain('increase(ethtool_burst_duration_seconds_count');
     expect(exprs).toContain('ethtool_peak_rate_per_second');
     expect(exprs).toContain('ethtool_conntrack_allowance_available');

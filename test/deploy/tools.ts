@@ -97,6 +97,8 @@ export interface MetricFamily {
   readonly name: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
   readonly labels: readonly string[];
+  readonly native?: true;
+  readonly text?: false;
 }
 
 export interface MetricContract {
@@ -113,8 +115,9 @@ export function contract(): MetricContract {
 export function exposedNames(c: MetricContract = contract()): Set<string> {
   const out = new Set<string>(['up']);
   for (const f of c.families) {
-    if (f.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(f.name + s);
-    else out.add(f.name);
+    // A native histogram is one series under the family's own name; classic ones are _bucket/_sum/_count.
+    if (f.type === 'histogram' && f.text !== false) for (const s of ['_bucket', '_sum', '_count']) out.add(f.name + s);
+    if (f.type !== 'histogram' || f.native) out.add(f.name);
   }
   return out;
 }

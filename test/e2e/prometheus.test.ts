@@ -1,6 +1,8 @@
 // ethburst scraped by a real Prometheus (Debian's package) every second:
 // what Prometheus stores must tell the scripted story, and agree with the
-// exporter's own full-resolution view.
+// exporter's own full-resolution view. A second Prometheus with native
+// histograms on scrapes the protobuf exposition of the same exporter, and
+// its histogram functions must agree with the burst list.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prometheusMissing, scrapeJob, startPrometheus, stopAll, type PrometheusInstance } from '../helpers/prometheus.js';
 import { until } from '../../src/harness/wait.js';
+import { LONG_BURST_SECONDS, longBurstCount } from '../../src/export/rules.js';
 import { startServe, type Served } from '../helpers/serve.js';
 
 const missing = prometheusMissing();
@@ -31,6 +34,7 @@ const SCRIPT = [
 describe.skipIf(missing !== null)(`end to end with a real Prometheus ${missing ? `(skipped: ${missing})` : ''}`, () => {
   let served: Served;
   let prom: PrometheusInstance;
+  let native: PrometheusInstance;
   let bursts: Burst[];
 
   beforeAll(async () => {
@@ -39,7 +43,10 @@ describe.skipIf(missing !== null)(`end to end with a real Prometheus ${missing ?
     writeFileSync(script, JSON.stringify(SCRIPT));
     served = await startServe(['--source', 'simulate', '--simulate-script', script, '--burst-gap', '1s', '--compat', 'showmax']);
     const servedAt = Date.now();
-    prom = await startPrometheus({ scrapeInterval: '1s', scrapeConfigs: [scrapeJob('ethburst', new URL(served.base).host)] });
+    [prom, native] = await Promise.all([
+      startPrometheus({ scrapeInterval: '1s', scrapeConfigs: [scrapeJob('ethburst', new URL(served.base).host)] }),
+      startPrometheus({ scrapeInterval: '1s', scrapeConfigs: [scrapeJob('ethburst', new URL(served.base).host)], extraArgs: ['--enable-feature=native-histograms'] }),
+    ]);
     await prom.waitForQuery('ethtool_linklocal_allowance_exceeded_total');
     // The raw-counter checks need a sample from before the first burst.
     if (Date.now() - servedAt > SCRIPT[0]!.at_ms - 1000) throw new Error('Prometheus started too late to see the counters before the first burst');
@@ -52,12 +59,12 @@ describe.skipIf(missing !== null)(`end to end with a real Prometheus ${missing ?
   }, 60_000);
 
   afterAll(async () => {
-    await stopAll(prom);
+    await stopAll(prom, native);
     await served?.stop();
   });
 
-  const num = async (expr: string): Promise<number> => {
-    const r = await prom.query(expr);
+  const num = async (expr: string, from: PrometheusInstance = prom): Promise<number> => {
+    const r = await from.query(expr);
     if (r.length !== 1) throw new Error(`${expr}: expected one series, got ${r.length}`);
     return Number(r[0]!.value![1]);
   };
@@ -66,12 +73,9 @@ describe.skipIf(missing !== null)(`end to end with a real Prometheus ${missing ?
     expect(bursts.map((b) => [b.stat, b.increase])).toEqual(SCRIPT.map((s) => [s.stat, s.packets]));
   });
 
-  it('burst histograms in Prometheus count the bursts and their packets', async () => {
+  it('burst histograms in Prometheus count the bursts and how long they lasted', async () => {
     const ll = '{device="eth0",stat="linklocal_allowance_exceeded"}';
     expect(await num(`ethtool_burst_duration_seconds_count${ll}`)).toBe(3);
-    expect(await num(`ethtool_burst_size_sum${ll}`)).toBe(2130);
-    // The 100-packet and 30-packet bursts are ≤ 100; the 2000-packet one is not.
-    expect(await num(`ethtool_burst_size_bucket{device="eth0",stat="linklocal_allowance_exceeded",le="100"}`)).toBe(2);
     // Only the 1.5 s burst lasted longer than 1 s.
     expect(await num(`ethtool_burst_duration_seconds_count${ll} - ignoring(le) ethtool_burst_duration_seconds_bucket{device="eth0",stat="linklocal_allowance_exceeded",le="1"}`)).toBe(1);
     expect(await num('ethtool_burst_duration_seconds_count{device="eth0",stat="pps_allowance_exceeded"}')).toBe(1);
@@ -88,8 +92,45 @@ describe.skipIf(missing !== null)(`end to end with a real Prometheus ${missing ?
     const seconds = new Set(series.points.filter(([, v]) => v > 0).map(([t]) => Math.floor(t / 1000)));
     expect(seconds.size).toBeGreaterThanOrEqual(3);
     const ll = '{device="eth0",stat="linklocal_allowance_exceeded"}';
-    expect(await num(`ethtool_second_increase_count${ll} - ignoring(le) ethtool_second_increase_bucket{device="eth0",stat="linklocal_allowance_exceeded",le="0"}`)).toBe(seconds.size);
-    expect(await num(`ethtool_second_increase_sum${ll}`)).toBe(2130);
+    expect(await num(`ethtool_drop_seconds_total${ll}`)).toBe(seconds.size);
+  });
+
+  it('native histograms (protobuf scrape, --enable-feature=native-histograms): counts, sums and quantiles agree with the burst list', async () => {
+    const ll = '{device="eth0",stat="linklocal_allowance_exceeded"}';
+    const mine = bursts.filter((b) => b.stat === 'linklocal_allowance_exceeded');
+    await native.waitForQuery(`histogram_count(ethtool_burst_size${ll}) == ${mine.length}`);
+    expect(await num(`histogram_count(ethtool_burst_size${ll})`, native)).toBe(mine.length);
+    expect(await num(`histogram_sum(ethtool_burst_size${ll})`, native)).toBe(2130);
+    expect(await num(`histogram_count(ethtool_burst_duration_seconds${ll})`, native)).toBe(mine.length);
+    // Schema 3 buckets are 2^(1/8) ≈ 9 % wide: a quantile lands within one bucket of the true value.
+    const within = (got: number, want: number): void => {
+      expect(got).toBeGreaterThan(want / 2 ** (1 / 8));
+      expect(got).toBeLessThanOrEqual(want * 2 ** (1 / 8));
+    };
+    const sizes = mine.map((b) => b.increase).sort((a, b) => a - b);
+    within(await num(`histogram_quantile(0.5, ethtool_burst_size${ll})`, native), sizes[1]!);
+    within(await num(`histogram_quantile(1, ethtool_burst_size${ll})`, native), sizes[2]!);
+    const longest = Math.max(...mine.map((b) => (b.end_ms - b.start_ms) / 1000));
+    within(await num(`histogram_quantile(1, ethtool_burst_duration_seconds${ll})`, native), longest);
+    // Per-second increases: one observation per second with drops, summing to the packets.
+    const series = await served.json<{ points: [number, number][] }>('/api/series?device=eth0&stat=linklocal_allowance_exceeded&window=10m');
+    const seconds = new Set(series.points.filter(([, v]) => v > 0).map(([t]) => Math.floor(t / 1000)));
+    expect(await num(`histogram_count(ethtool_second_increase${ll})`, native)).toBe(seconds.size);
+    expect(await num(`histogram_sum(ethtool_second_increase${ll})`, native)).toBe(2130);
+    // The classic series of a histogram with native buckets are not stored twice.
+    expect(await native.query(`ethtool_burst_duration_seconds_count${ll}`)).toEqual([]);
+  });
+
+  it('the long-burst alert counts the one burst over 1 s from classic buckets and from the native histogram alike', async () => {
+    const sel = (expr: string): string => `sum by (device, stat) (${expr.replace(/\n/g, ' ')})`;
+    const want = bursts.filter((b) => b.stat === 'linklocal_allowance_exceeded' && b.end_ms - b.start_ms > LONG_BURST_SECONDS * 1000).length;
+    expect(want).toBe(1);
+    for (const p of [prom, native]) {
+      const r = await p.query(sel(longBurstCount()));
+      const ll = r.find((x) => x.metric['stat'] === 'linklocal_allowance_exceeded');
+      expect(Number(ll?.value?.[1])).toBe(want);
+      expect(Number(r.find((x) => x.metric['stat'] === 'pps_allowance_exceeded')?.value?.[1])).toBe(0);
+    }
   });
 
   it('with --compat showmax, the seed guide’s recording rule gives the same answer as the native name', async () => {

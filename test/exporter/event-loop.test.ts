@@ -15,12 +15,12 @@ describe('event-loop lag', () => {
     const ex = new Exposition({ defaultMetrics: true });
     await sleep(350);
     // The first scrape empties the histogram.
-    await ex.render(undefined);
+    await ex.renderText(undefined);
     // Longer than the timer's period, so the timer is due during it whenever it starts.
     const until = performance.now() + 800;
     while (performance.now() < until);
     await sleep(600);
-    const [, body] = await ex.render(undefined);
+    const [, body] = await ex.renderText(undefined);
     const p = parseExposition(body);
     // One family each, from this module, not prom-client's.
     for (const stat of EVENT_LOOP_LAG_FAMILIES) {

@@ -45,6 +45,7 @@ describe('npm package', () => {
       'native/addon.cc',
       'native/install.mjs',
       'deploy/systemd/ethburst.service',
+      'src/export/metrics/metrics.proto',
       ...page.map((f) => `src/page/${f}`),
     ];
     for (const f of needed) expect(files, f).toContain(f);
@@ -79,6 +80,12 @@ describe('npm package', () => {
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/^usage: ethburst COMMAND/);
     expect(help.stdout).toMatch(/^\s+record\s/m);
+
+    // The protobuf exposition finds metrics.proto where the package put it.
+    const lib = join(prefix, 'lib', 'node_modules', 'ethburst', 'build', 'dist', 'src', 'export', 'metrics', 'protobuf.js');
+    const proto = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(lib)}); process.stdout.write(String(m.encodeFamilies([{ name: 'x_total', help: 'h', type: 0, metric: [{ label: [], counter: { value: 1 } }] }]).length))`], { env, encoding: 'utf8' });
+    expect(proto.status, proto.stderr).toBe(0);
+    expect(Number(proto.stdout)).toBeGreaterThan(0);
 
     // The done-when of issue 12, verbatim: the default devices (eth0 here).
     const record = spawnSync(bin, ['record', '--duration', '1s'], { env, encoding: 'utf8', timeout: 60_000 });

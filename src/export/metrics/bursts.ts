@@ -8,16 +8,25 @@ import type { BurstEvent, EpochEvent, SecondEvent } from '../../aggregation/aggr
 import type { RegistryListener } from '../../state/device-registry.js';
 import { CollectedMetric } from './collected.js';
 import { eachStat, type MetricsContext } from './context.js';
-import { FixedHistogram } from './histogram.js';
+import { FixedHistogram, type NativeOptions } from './histogram.js';
 
-/** Buckets sized for ENA reality, and for a budget of ~200 series per device. */
-export const BURST_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300];
-export const BURST_SIZE_BUCKETS = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
-export const SECOND_INCREASE_BUCKETS = [0, 10, 100, 1e3, 1e4, 1e5, 1e6];
+/**
+ * Classic buckets only where a question needs them, for a budget of ≤ 60
+ * series per ENA device: a burst of one or a few ticks (≤ 1 s, a
+ * micro-burst), of seconds (≤ 60 s), or of minutes. Everything finer is in
+ * the native histograms of the protobuf exposition (schema 3, ~9 % wide
+ * buckets), which cost one series each.
+ */
+export const BURST_DURATION_BUCKETS = [1, 60];
+
+/** Native bucket ranges: from a 10 ms tick to a day; from one packet to 10^10; a second's increase alike. */
+const DURATION_NATIVE: NativeOptions = { schema: 3, min: 0.01, max: 86_400 };
+const COUNT_NATIVE: NativeOptions = { schema: 3, min: 1, max: 1e10 };
 
 export const BURST_DURATION = 'ethtool_burst_duration_seconds';
 export const BURST_SIZE = 'ethtool_burst_size';
 export const SECOND_INCREASE = 'ethtool_second_increase';
+export const DROP_SECONDS = 'ethtool_drop_seconds_total';
 export const PEAK_RATE = 'ethtool_peak_rate_per_second';
 export const LAST_BURST_END = 'ethtool_last_burst_end_timestamp_seconds';
 export const RESETS = 'ethtool_resets_total';
@@ -26,9 +35,10 @@ export const RESETS = 'ethtool_resets_total';
 export const PEAK_WINDOW_MS = 60_000;
 
 export function burstMetrics({ registry, opts }: MetricsContext): (CollectedMetric | FixedHistogram)[] {
-  const duration = new FixedHistogram(BURST_DURATION, 'Duration of finished bursts of a tracked stat: from the sample before the first increase to the last increasing sample', ['device', 'stat'], BURST_DURATION_BUCKETS);
-  const size = new FixedHistogram(BURST_SIZE, 'Packets counted in each finished burst of a tracked stat (sum of its per-tick increases)', ['device', 'stat'], BURST_SIZE_BUCKETS);
-  const second = new FixedHistogram(SECOND_INCREASE, 'Increase of a tracked stat in each unix second, zeros included: count minus the le="0" bucket is seconds with drops', ['device', 'stat'], SECOND_INCREASE_BUCKETS);
+  const duration = new FixedHistogram(BURST_DURATION, 'Duration of finished bursts of a tracked stat: from the sample before the first increase to the last increasing sample', ['device', 'stat'], BURST_DURATION_BUCKETS, DURATION_NATIVE);
+  // Native only: their classic forms would cost series and repeat the raw counter (sum) and the burst count.
+  const size = new FixedHistogram(BURST_SIZE, 'Packets counted in each finished burst of a tracked stat (sum of its per-tick increases)', ['device', 'stat'], [], COUNT_NATIVE, false);
+  const second = new FixedHistogram(SECOND_INCREASE, 'Increase of a tracked stat in each unix second in which it rose (seconds without an increase are not observed: the count is ethtool_drop_seconds_total)', ['device', 'stat'], [], COUNT_NATIVE, false);
   const follow: RegistryListener = {
     // Every tracked stat shows its histograms from the start, empty until something happens.
     onEpoch(e: Readonly<EpochEvent>) {
@@ -36,7 +46,7 @@ export function burstMetrics({ registry, opts }: MetricsContext): (CollectedMetr
       for (const stat of e.trackedStats) for (const h of [duration, size, second]) h.child2(e.device, stat);
     },
     onSecond(e: Readonly<SecondEvent>) {
-      if (registry.get(e.device)) second.child2(e.device, e.stat).observe(e.increase);
+      if (e.increase > 0 && registry.get(e.device)) second.child2(e.device, e.stat).observe(e.increase);
     },
     onBurst(e: Readonly<BurstEvent>) {
       if (!registry.get(e.device)) return;
@@ -50,6 +60,9 @@ export function burstMetrics({ registry, opts }: MetricsContext): (CollectedMetr
   registry.addListener(follow);
   const agg = registry.aggregator;
   return [
+    new CollectedMetric(DROP_SECONDS, 'Unix seconds in which a tracked stat rose (seconds with drops): a 2 s storm reads 2 at any scrape interval', 'counter', ['device', 'stat'], (emit) =>
+      eachStat(registry, (labels, d, stat) => emit(labels, second.child2(d.info.name, stat).count)),
+    ),
     duration,
     size,
     second,
@@ -73,8 +86,10 @@ export function burstMetrics({ registry, opts }: MetricsContext): (CollectedMetr
         if (end === end) emit(labels, end / 1000);
       }),
     ),
-    new CollectedMetric(RESETS, 'Times a tracked stat went backwards (driver or device reset); the increase is then taken from zero', 'counter', ['device', 'stat'], (emit) => {
-      for (const t of agg.totals()) if (registry.get(t.device)) emit({ device: t.device, stat: t.stat }, t.resets);
+    new CollectedMetric(RESETS, 'Times the device’s counters went backwards (a driver or device reset: the most any tracked stat saw); increases are then taken from zero', 'counter', ['device'], (emit) => {
+      const most = new Map<string, number>();
+      for (const t of agg.totals()) if (registry.get(t.device)) most.set(t.device, Math.max(most.get(t.device) ?? 0, t.resets));
+      for (const [device, n] of most) emit({ device }, n);
     }),
   ];
 }

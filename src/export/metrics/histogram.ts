@@ -1,22 +1,67 @@
 // A labelled histogram whose observe() allocates nothing: each label
-// combination is resolved once to a handle backed by a Float64Array.
+// combination is resolved once to a handle backed by Float64Arrays.
 // prom-client's own Histogram builds a label object and a hash string on
 // every observation, which is fine per scrape and not per 100 ms tick.
 // This plugs into prom-client's Registry through the same get() contract
-// its metrics have.
+// its metrics have, and into the protobuf exposition through family(),
+// which adds the Prometheus native histogram (exponential buckets) kept
+// alongside the classic ones.
 
+import type { HistogramFamily, NativeBuckets } from './protobuf.js';
 import type { MetricSample, MetricSnapshot } from './registry.js';
+
+/**
+ * Native (sparse, exponential) buckets: bucket i holds (2^((i-1)/2^schema),
+ * 2^(i/2^schema)], as Prometheus defines them. The range of indexes is
+ * fixed when the histogram is made (values outside it count in its first or
+ * last bucket), so observing allocates nothing.
+ */
+export interface NativeOptions {
+  /** 3: each power of two split in 8 buckets (~9 % wide), what Prometheus' Go client calls a bucket factor of 1.1. */
+  readonly schema: number;
+  /** Smallest and largest value kept in buckets of their own. */
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Go client's default width of the zero bucket: only exact zeros land there. */
+export const ZERO_THRESHOLD = 2 ** -128;
+
+/** The native bucket index holding v > 0 at this schema. */
+export function nativeIndex(v: number, schema: number): number {
+  const scale = 2 ** schema;
+  let i = Math.ceil(Math.log2(v) * scale);
+  // log2 is exact on powers of two (the only bounds that are exact numbers
+  // at schema ≥ 0); elsewhere a rounding error is corrected against the bounds.
+  if (v <= 2 ** ((i - 1) / scale)) i--;
+  else if (v > 2 ** (i / scale)) i++;
+  return i;
+}
 
 export class HistogramHandle {
   /** counts[i] is the number of observations in bucket i (not cumulative); the last is +Inf. */
   readonly counts: Float64Array;
   sum = 0;
+  /** Native buckets from index `nativeLow` up, and the zero bucket; null without a native histogram. */
+  readonly native: Float64Array | null;
+  zeroCount = 0;
   private readonly one = new Float64Array(1);
   constructor(
     readonly labels: Readonly<Record<string, string>>,
     private readonly bounds: Float64Array,
+    private readonly schema = 0,
+    readonly nativeLow = 0,
+    nativeHigh = Number.NaN,
   ) {
     this.counts = new Float64Array(bounds.length + 1);
+    this.native = nativeHigh === nativeHigh ? new Float64Array(nativeHigh - nativeLow + 1) : null;
+  }
+
+  /** Observations so far (the +Inf bucket's count). */
+  get count(): number {
+    let n = 0;
+    for (let i = 0; i < this.counts.length; i++) n += this.counts[i]!;
+    return n;
   }
 
   /**
@@ -31,6 +76,39 @@ export class HistogramHandle {
     while (k < b.length && v > b[k]!) k++;
     this.counts[k]!++;
     this.sum += v;
+    const n = this.native;
+    if (n === null) return;
+    if (v <= ZERO_THRESHOLD) this.zeroCount++;
+    else {
+      const j = nativeIndex(v, this.schema) - this.nativeLow;
+      n[j < 0 ? 0 : j >= n.length ? n.length - 1 : j]!++;
+    }
+  }
+
+  /** The native buckets as spans and deltas (the protobuf form); runs of up to two empty buckets stay inside a span, as Prometheus' Go client does. */
+  nativeBuckets(): NativeBuckets {
+    const spans: { offset: number; length: number }[] = [];
+    const deltas: number[] = [];
+    const n = this.native!;
+    let prevIndex = Number.NaN;
+    let prevCount = 0;
+    for (let j = 0; j < n.length; j++) {
+      const c = n[j]!;
+      if (c === 0) continue;
+      const index = j + this.nativeLow;
+      const gap = index - prevIndex - 1;
+      if (prevIndex === prevIndex && gap <= 2) {
+        for (let g = 0; g < gap; g++) {
+          deltas.push(-prevCount);
+          prevCount = 0;
+        }
+        spans[spans.length - 1]!.length += gap + 1;
+      } else spans.push({ offset: prevIndex === prevIndex ? gap : index, length: 1 });
+      deltas.push(c - prevCount);
+      prevCount = c;
+      prevIndex = index;
+    }
+    return { schema: this.schema, zeroThreshold: ZERO_THRESHOLD, zeroCount: this.zeroCount, spans, deltas };
   }
 
   /** Per event, not per tick: the argument may be boxed. */
@@ -46,14 +124,26 @@ export class FixedHistogram {
   private readonly bounds: Float64Array;
   private readonly children = new Map<string, HistogramHandle>();
   private readonly pairs = new Map<string, Map<string, HistogramHandle>>();
+  private readonly nativeLow: number;
+  private readonly nativeHigh: number;
 
+  /**
+   * `buckets` are the classic bounds (empty: only +Inf, _sum and _count);
+   * `native` adds a native histogram to the protobuf exposition; `text:
+   * false` keeps the family out of the text formats (a native-only
+   * distribution whose classic form would cost series and say little).
+   */
   constructor(
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
     buckets: readonly number[],
+    readonly native?: NativeOptions,
+    readonly text = true,
   ) {
     this.bounds = Float64Array.from([...buckets].sort((a, b) => a - b));
+    this.nativeLow = native ? nativeIndex(native.min, native.schema) : 0;
+    this.nativeHigh = native ? nativeIndex(native.max, native.schema) : Number.NaN;
   }
 
   /** The handle for these label values (created on first use). Keep it; don't call this per observation. */
@@ -63,7 +153,7 @@ export class FixedHistogram {
     if (!h) {
       const labels: Record<string, string> = {};
       this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
-      h = new HistogramHandle(labels, this.bounds);
+      h = new HistogramHandle(labels, this.bounds, this.native?.schema, this.nativeLow, this.nativeHigh);
       this.children.set(key, h);
     }
     return h;
@@ -108,5 +198,20 @@ export class FixedHistogram {
       values.push({ metricName: `${this.name}_count`, labels: h.labels, value: cum });
     }
     return { name: this.name, help: this.help, type: 'histogram', values, aggregator: 'sum' };
+  }
+
+  /** The family for the protobuf exposition: classic buckets and, when configured, the native histogram. */
+  family(): HistogramFamily {
+    const metrics: HistogramFamily['metrics'] = [];
+    for (const h of this.children.values()) {
+      const buckets: { upperBound: number; cumulativeCount: number }[] = [];
+      let cum = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cum += h.counts[i]!;
+        buckets.push({ upperBound: this.bounds[i]!, cumulativeCount: cum });
+      }
+      metrics.push({ labels: h.labels, count: cum + h.counts[this.bounds.length]!, sum: h.sum, buckets, native: h.native ? h.nativeBuckets() : null });
+    }
+    return { name: this.name, help: this.help, metrics };
   }
 }

@@ -18,8 +18,5 @@ export function refreshMetrics({ registry }: MetricsContext): CollectedMetric[] 
           if (p && p.periodMs === p.periodMs) emit({ device }, p.periodMs / 1000);
         }),
     ),
-    new CollectedMetric('ethburst_device_refresh_observations_total', 'Intervals between changes of the device’s own counters that the update-interval estimate rests on', 'counter', ['device'], (emit) =>
-      eachDevice(registry, (_d, device) => emit({ device }, agg.updatePeriod(device)?.observations ?? 0)),
-    ),
   ];
 }

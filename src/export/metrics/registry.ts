@@ -5,6 +5,7 @@
 
 import { Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType } from 'prom-client';
 import { EVENT_LOOP_LAG_FAMILIES, eventLoopLagMetrics, eventLoopLagName } from './event-loop.js';
+import { PROTOBUF_CONTENT_TYPE, encodeFamilies, histogramFamily, snapshotFamily, type HistogramFamily, type ProtoFamily } from './protobuf.js';
 
 export interface MetricSample {
   metricName?: string;
@@ -28,6 +29,10 @@ export interface Exposable {
   readonly type: string;
   get(): MetricSnapshot | Promise<MetricSnapshot> | Promise<unknown>;
   reset(): void;
+  /** false: only in the protobuf exposition (a native histogram with nothing worth a classic series). */
+  readonly text?: boolean;
+  /** Its protobuf form when richer than its snapshot (native buckets). */
+  family?(): HistogramFamily;
 }
 
 const stripTotal = (n: string): string => n.replace(/_total$/, '');
@@ -64,6 +69,8 @@ export class Exposition {
   readonly openMetrics = new Registry<OpenMetricsContentType>();
   /** ethburst's own families and their OpenMetrics views: formatted by formatFamily. */
   private readonly own = new Set<unknown>();
+  /** Every family in exposition order, for the protobuf format. */
+  private readonly all: Exposable[] = [];
   /** prom-client's formatter, for its default metrics (exported for the comparison test). */
   readonly promClientFormat: { prometheus: FamilyWriter; openMetrics: FamilyWriter };
 
@@ -82,12 +89,17 @@ export class Exposition {
       }
       // Its event-loop delay statistics read the monitor's interval, not the lag (event-loop.ts): ours instead.
       for (const stat of EVENT_LOOP_LAG_FAMILIES) this.prometheus.removeSingleMetric(eventLoopLagName(stat));
-      for (const m of this.prometheus.getMetricsAsArray()) this.addOpenMetricsView(m as unknown as Exposable);
+      for (const m of this.prometheus.getMetricsAsArray()) {
+        this.all.push(m as unknown as Exposable);
+        this.addOpenMetricsView(m as unknown as Exposable);
+      }
       for (const m of eventLoopLagMetrics()) this.register(m);
     }
   }
 
   register(m: Exposable): void {
+    this.all.push(m);
+    if (m.text === false) return;
     this.own.add(m);
     this.prometheus.registerMetric(m as unknown as Metric);
     this.own.add(this.addOpenMetricsView(m));
@@ -119,24 +131,57 @@ export class Exposition {
   }
 
   /** Renders in the format the Accept header prefers; returns [content type, body]. */
-  async render(accept: string | undefined): Promise<[string, string]> {
-    if (accept && /application\/openmetrics-text/.test(accept) && prefersOpenMetrics(accept)) {
-      return [Registry.OPENMETRICS_CONTENT_TYPE, await this.openMetrics.metrics()];
-    }
+  async render(accept: string | undefined): Promise<[string, string | Buffer]> {
+    if (exposition(accept) === 'protobuf') return [PROTOBUF_CONTENT_TYPE, await this.protobuf()];
+    return this.renderText(accept);
+  }
+
+  /** The text formats only: OpenMetrics when Accept prefers it, else Prometheus text 0.0.4. */
+  async renderText(accept: string | undefined): Promise<[string, string]> {
+    if (exposition(accept) === 'openmetrics') return [Registry.OPENMETRICS_CONTENT_TYPE, await this.openMetrics.metrics()];
     return [Registry.PROMETHEUS_CONTENT_TYPE, await this.prometheus.metrics()];
+  }
+
+  /** Every family, native histograms included, as delimited MetricFamily messages. */
+  async protobuf(): Promise<Buffer> {
+    const families: ProtoFamily[] = [];
+    for (const m of this.all) {
+      if (m.family) {
+        const f = m.family();
+        if (f.metrics.length > 0) families.push(histogramFamily(f));
+      } else {
+        const snap = (await m.get()) as MetricSnapshot;
+        if (snap.values.length > 0) families.push(snapshotFamily(snap));
+      }
+    }
+    return encodeFamilies(families);
   }
 }
 
-/** True when OpenMetrics has a q-value at least that of text/plain (Prometheus sends 0.5 vs 0.4 or so). */
-function prefersOpenMetrics(accept: string): boolean {
-  let om = -1;
-  let text = -1;
+type Format = 'protobuf' | 'openmetrics' | 'text';
+
+/**
+ * The format with the highest q-value in Accept; on a tie the richer one
+ * (protobuf, then OpenMetrics), as a scraper listing several means it can
+ * parse each. Protobuf only as the delimited MetricFamily stream.
+ */
+export function exposition(accept: string | undefined): Format {
+  if (!accept) return 'text';
+  const best: Record<Format, number> = { protobuf: -1, openmetrics: -1, text: -1 };
   for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().split(';');
-    const qp = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qp ? Number(qp.slice(2)) : 1;
-    if (type === 'application/openmetrics-text') om = Math.max(om, Number.isFinite(q) ? q : 0);
-    else if (type === 'text/plain' || type === '*/*') text = Math.max(text, Number.isFinite(q) ? q : 0);
+    const [type, ...rawParams] = part.trim().split(';');
+    const params = new Map(rawParams.map((p) => p.trim().split('=', 2) as [string, string | undefined]).map(([k, v]) => [k.toLowerCase(), (v ?? '').replace(/^"|"$/g, '')]));
+    const qText = params.get('q');
+    const q = qText === undefined ? 1 : Number.isFinite(Number(qText)) ? Number(qText) : 0;
+    const t = type!.trim().toLowerCase();
+    let format: Format | null = null;
+    if (t === 'application/vnd.google.protobuf') {
+      if (params.get('proto') === 'io.prometheus.client.MetricFamily' && params.get('encoding') === 'delimited') format = 'protobuf';
+    } else if (t === 'application/openmetrics-text') format = 'openmetrics';
+    else if (t === 'text/plain' || t === '*/*') format = 'text';
+    if (format) best[format] = Math.max(best[format], q);
   }
-  return om > 0 && om >= text;
+  if (best.protobuf > 0 && best.protobuf >= best.openmetrics && best.protobuf >= best.text) return 'protobuf';
+  if (best.openmetrics > 0 && best.openmetrics >= best.text) return 'openmetrics';
+  return 'text';
 }
