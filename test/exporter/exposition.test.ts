@@ -146,7 +146,7 @@ describe('exposition of a replayed trace', () => {
 });
 
 describe('cardinality budget at defaults', () => {
-  it.each([1, 8])('%i simulated ENA device(s): ≤ 200 series per device and ≤ 90 others', async (devices) => {
+  it.each([1, 8])('%i simulated ENA device(s): ≤ 60 series per device and ≤ 90 others', async (devices) => {
     const e = exporter({ defaultMetrics: true });
     const sim = new SimulateSource({ devices, queues: 8, durationMs: 120_000, seed: 7, resetEveryMs: 30_000, zeroReadEveryMs: 20_000, errorEveryMs: 20_000 });
     await sim.run(e.registry);
@@ -160,7 +160,8 @@ describe('cardinality budget at defaults', () => {
       else byDevice.set(d, (byDevice.get(d) ?? 0) + 1);
     }
     expect(byDevice.size).toBe(devices);
-    for (const [, n] of byDevice) expect(n).toBeLessThanOrEqual(200);
+    // A real ENA device adds the 5 series of the ioctl histogram (test/hardening/fake-ena.test.ts counts one).
+    for (const [, n] of byDevice) expect(n).toBeLessThanOrEqual(60);
     expect(others).toBeLessThanOrEqual(90);
     // Print the measured numbers: they go in the README's metrics reference.
     console.log(`cardinality: ${devices} device(s): ${[...byDevice.values()].join(', ')} per device, ${others} others`);

@@ -60,6 +60,11 @@ describe.skipIf(!haveCc)(`fake ENA through the real native path ${skip}`, () => 
     expect(value(zeroSeen, 'ethtool_failed_reads_total', { device: 'ena0' })).toBe(1);
     const { bursts } = await served.json<{ bursts: Burst[] }>('/api/bursts?device=ena0');
     expect(bursts.map((b) => [b.stat, b.increase])).toEqual([['pps_allowance_exceeded', 100]]);
+    // The series budget (issue 16) on an ENA device with a burst behind it and the ioctl histogram: at most 60.
+    const series = m.samples.filter((x) => x.labels['device'] === 'ena0').length;
+    console.log(`cardinality: fake ENA device: ${series} series`);
+    expect(series).toBeLessThanOrEqual(60);
+    expect(m.samples.some((x) => x.name === 'ethburst_ioctl_duration_seconds_count' && x.labels['device'] === 'ena0')).toBe(true);
   });
 
   it('a genuine device reset is counted once, and the drops after it are a burst of their own', async () => {
