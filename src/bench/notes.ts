@@ -50,7 +50,12 @@ export function explain(r: BenchReport): string[] {
       `why serve uses ${sig(o.cpuPercent, 2)} % of a core: serve with nothing to sample already uses ${sig(o.baselineCpuPercent, 2)} % (HTTP server, timers, prom-client's default collectors); sampling adds the rest${o.source === 'simulate' ? ', and the simulator generates every counter in JavaScript' : ''}.${o.windowS < 60 ? ` This window was ${sig(o.windowS)} s, soon after start-up, at /proc's 10 ms resolution: the full run's 3 min window is the number to judge.` : ''} Fewer fixed wake-ups (the 200 ms drain timer) would close it.`,
     );
   }
-  if (miss.has('serve.rss') && o) notes.push(`why RSS is ${sig(o.rssMB.max)} MB: Node's baseline (V8 heap, code, prom-client), per-device series rings, and the flight recorder's rings, committed up front (865 KiB per device at 100 ms over its 15-minute span, plus 1.1 MiB for the node: ethburst_recorder_bytes); --recorder-span 5m would cut those to a third, and a denser tape (issue 16) would too.`);
+  if ((miss.has('serve.cpu_vs_node_exporter') || miss.has('serve.idle_cpu')) && o) {
+    notes.push(
+      `why serve costs more than node_exporter scraped every 15 s: node_exporter reads the devices 4 times a minute, serve 600 times; each read is a GSTATS ioctl plus, on devices other than ENA, 4 sysfs reads for the traffic counters (42 % of the sampler's time in a perf profile on this VM), and the node's /proc/net/snmp and netstat every tick. Serve with nothing to sample (${sig(o.baselineCpuPercent, 2)} % here) is measured soon after start-up, while V8's memory reducer still runs major GCs; measured with perf stat after a minute, an idle replay serve used 0.12 % and serve over eth0 alone 0.56 % on this VM. Closing these takes fewer reads per tick (node counters and traffic every second instead of every tick) and fewer JavaScript wake-ups (draining on the sampler's notification instead of a 200 ms timer).`,
+    );
+  }
+  if (miss.has('serve.rss') && o) notes.push(`why RSS is ${sig(o.rssMB.max)} MB: Node's baseline (~41 MB before any module), prom-client (+12 MB, of which @opentelemetry/api 7 MB), the V8 heap, per-device series rings, and the flight recorder's rings, committed up front (865 KiB per device at 100 ms over its 15-minute span, plus 1.1 MiB for the node: ethburst_recorder_bytes); --recorder-span 5m would cut those to a third.`);
   if (miss.has('serve.rss_growth') && o) {
     const ring = o.rssMB.ringFirstPass;
     const ringPart =
@@ -74,7 +79,7 @@ export function explain(r: BenchReport): string[] {
   if (miss.has('scrape.p99_8dev') && r.scrape.status === 'ok') {
     const eight = r.scrape.configs.find((x) => x.devices === 8 && x.stats === 'defaults');
     notes.push(
-      `why /metrics p99 exceeds 10 ms at 8 devices: each scrape renders ${eight?.series ?? '?'} samples through prom-client (a string per sample) and gzips them, p50 ${sig(eight?.latencyMs.p50, 2)} ms; the tail adds garbage collection and whatever else shares the ${m.cores} cores. Rendering the raw-counter families without prom-client, or caching the body between ticks, would close it.`,
+      `why /metrics p99 exceeds 5 ms at 8 devices: rendering ${eight?.series ?? '?'} samples and gzipping them takes about 1.8 ms in-process and a /healthz round trip 0.7 ms here, p50 ${sig(eight?.latencyMs.p50, 2)} ms; the tail is the serve child, the bench's own client and the simulator sharing ${m.cores} cores. Caching the body between ticks would only help scrapes closer together than a tick, which Prometheus's are not.`,
     );
   }
   const f = r.fidelity.status === 'ok' ? r.fidelity : null;

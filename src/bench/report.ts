@@ -104,10 +104,19 @@ export function collectTargets(r: Pick<BenchReport, 'cost' | 'overhead' | 'caden
   }
   const o = r.overhead;
   if (isSkipped(o)) {
-    out.push(skipped(TARGETS.serveCpu, o.reason), skipped(TARGETS.serveRss, o.reason), skipped(TARGETS.serveRssGrowth, o.reason));
+    for (const t of [TARGETS.serveCpu, TARGETS.serveCpuVsNodeExporter, TARGETS.serveIdleCpu, TARGETS.serveRss, TARGETS.serveRssGrowth]) out.push(skipped(t, o.reason));
   } else {
     const over = `${o.devices} ${o.source === 'simulate' ? 'simulated' : 'native'} devices, ${sig(o.windowS)} s window`;
     out.push(judge(TARGETS.serveCpu, o.cpuPercent, o.devices !== 8 ? `${over} (the target is for 8)` : over));
+    const ne = isSkipped(cost) || isSkipped(cost.d) ? null : cost.d;
+    // node_exporter's CPU if Prometheus scraped it every 15 s: its CPU per scrape of the same devices over 15 s.
+    const neAt15s = ne ? (ne.cpuMsPerScrape / 15_000) * 100 : null;
+    out.push(
+      ne && neAt15s !== null && o.source !== 'simulate'
+        ? judge(TARGETS.serveCpuVsNodeExporter, o.cpuPercent / neAt15s, `${sig(o.cpuPercent, 2)} % vs ${sig(neAt15s, 2)} % (node_exporter ${sig(ne.cpuMsPerScrape, 2)} ms CPU per scrape of ${ne.devicesScraped} devices, every 15 s)`)
+        : skipped(TARGETS.serveCpuVsNodeExporter, ne ? 'serve measured over simulated devices' : 'node_exporter not measured'),
+    );
+    out.push(judge(TARGETS.serveIdleCpu, o.baselineCpuPercent, `replaying an empty trace, ${sig(o.windowS)} s window soon after start-up`));
     out.push(judge(TARGETS.serveRss, o.rssMB.max, over));
     out.push(judge(TARGETS.serveRssGrowth, o.rssMB.growth, `${over}; the target is no growth over 10 min: run with --duration 15m`));
   }
@@ -124,10 +133,17 @@ export function collectTargets(r: Pick<BenchReport, 'cost' | 'overhead' | 'caden
     out.push(judge(TARGETS.blockedLost, blocked ? blocked.lostSamples + blocked.overruns : null, blocked ? `${blocked.samples} of ${blocked.expectedSamples} samples, ${blocked.overruns} ring overruns` : 'phase did not run'));
   }
   const s = r.scrape;
-  if (isSkipped(s)) out.push(skipped(TARGETS.scrapeP99, s.reason));
+  if (isSkipped(s)) for (const t of [TARGETS.scrapeP99, TARGETS.scrapeVsNodeExporter, TARGETS.seriesPerDevice]) out.push(skipped(t, s.reason));
   else {
     const eight = s.configs.find((x) => x.devices === 8 && x.stats === 'defaults');
     out.push(judge(TARGETS.scrapeP99, eight?.latencyMs.p99, eight ? `${eight.latencyMs.n} scrapes` : 'not measured'));
+    const ne = isSkipped(cost) || isSkipped(cost.d) ? null : cost.d;
+    out.push(
+      ne && eight
+        ? judge(TARGETS.scrapeVsNodeExporter, eight.latencyMs.p50 / ne.wallMsMedian, `${sig(eight.latencyMs.p50, 2)} ms (8 simulated ENA devices) vs ${sig(ne.wallMsMedian, 2)} ms (node_exporter, ${ne.devicesScraped} devices here)`)
+        : skipped(TARGETS.scrapeVsNodeExporter, 'node_exporter not measured'),
+    );
+    out.push(judge(TARGETS.seriesPerDevice, eight?.seriesPerDeviceMax, 'the most of 8 simulated ENA devices, whose faults add error codes; a real ENA device adds 5 (the ioctl histogram)'));
   }
   const f = r.fidelity;
   if (isSkipped(f)) {
@@ -146,6 +162,14 @@ function verdictOf(targets: readonly TargetResult[], id: string): string {
 
 function targetOf(targets: readonly TargetResult[], id: string): string {
   return targets.find((t) => t.id === id)?.target ?? '';
+}
+
+function valueOf(targets: readonly TargetResult[], id: string): number | null {
+  return targets.find((t) => t.id === id)?.value ?? null;
+}
+
+function targetNote(targets: readonly TargetResult[], id: string): string {
+  return targets.find((t) => t.id === id)?.note ?? '';
 }
 
 // --- rendering -----------------------------------------------------------------
@@ -248,6 +272,8 @@ export function renderReport(r: BenchReport): string {
   else {
     const what = `${o.devices} ${o.source === 'simulate' ? 'simulated ENA' : 'native'} devices, ${sig(o.windowS)} s`;
     add([`CPU (${what})`, `${sig(o.cpuPercent, 2)} %`, `of one core (${sig(o.cpuUsPerDeviceSample)} µs per device-sample, all included); serve with nothing to sample: ${sig(o.baselineCpuPercent, 2)} %`, targetOf(r.targets, TARGETS.serveCpu.id), verdictOf(r.targets, TARGETS.serveCpu.id)]);
+    add(['  vs node_exporter at 15 s', `${sig(valueOf(r.targets, TARGETS.serveCpuVsNodeExporter.id), 2)}×`, targetNote(r.targets, TARGETS.serveCpuVsNodeExporter.id), targetOf(r.targets, TARGETS.serveCpuVsNodeExporter.id), verdictOf(r.targets, TARGETS.serveCpuVsNodeExporter.id)]);
+    add(['  nothing to sample', `${sig(o.baselineCpuPercent, 2)} %`, targetNote(r.targets, TARGETS.serveIdleCpu.id), targetOf(r.targets, TARGETS.serveIdleCpu.id), verdictOf(r.targets, TARGETS.serveIdleCpu.id)]);
     add(['RSS', `${sig(o.rssMB.max)} MB`, `max in window; start ${sig(o.rssMB.start)}, end ${sig(o.rssMB.end)}, peak since start ${sig(o.rssMB.peakHwm)} MB`, targetOf(r.targets, TARGETS.serveRss.id), verdictOf(r.targets, TARGETS.serveRss.id)]);
     add(['RSS growth', `${o.rssMB.growth >= 0 ? '+' : ''}${sig(o.rssMB.growth, 2)} MB`, `median of last quarter − first quarter; V8 heap used ${sig(o.heapUsedMB.start)} → ${sig(o.heapUsedMB.end)} MB${o.rssMB.ringFirstPass !== null ? `; sample ring's first pass: +${sig(o.rssMB.ringFirstPass, 2)} MB expected` : ''}`, targetOf(r.targets, TARGETS.serveRssGrowth.id), verdictOf(r.targets, TARGETS.serveRssGrowth.id)]);
     add([
@@ -296,10 +322,18 @@ export function renderReport(r: BenchReport): string {
       add([
         `${x.devices} device${x.devices === 1 ? '' : 's'}, ${x.stats === 'all' ? '--stat-include .' : 'defaults'}`,
         `${sig(x.latencyMs.p50, 2)} / ${sig(x.latencyMs.p99, 2)} ms`,
-        `p50 / p99 of ${x.latencyMs.n}; ${bytes(x.wireBytes)} gzip (${bytes(x.bytes)}), ${x.series} samples`,
+        `p50 / p99 of ${x.latencyMs.n}; ${bytes(x.wireBytes)} gzip (${bytes(x.bytes)}), ${x.series} samples, at most ${x.seriesPerDeviceMax} per device`,
         isTarget ? targetOf(r.targets, TARGETS.scrapeP99.id) : '',
         isTarget ? verdictOf(r.targets, TARGETS.scrapeP99.id) : '',
       ]);
+      if (isTarget) {
+        for (const [label, t, value] of [
+          ['  vs node_exporter', TARGETS.scrapeVsNodeExporter, `${sig(valueOf(r.targets, TARGETS.scrapeVsNodeExporter.id), 2)}×`],
+          ['  series per device', TARGETS.seriesPerDevice, `${x.seriesPerDeviceMax}`],
+        ] as const) {
+          add([label, value, targetNote(r.targets, t.id), targetOf(r.targets, t.id), verdictOf(r.targets, t.id)]);
+        }
+      }
     }
     const lag = s.idleLagMs;
     if (lag) add(['idle event-loop lag', `${sig(lag.p50, 2)} / ${sig(lag.p99, 2)} ms`, `p50 / p99 (max ${sig(lag.max, 2)} ms) over 2 s without scrapes, nodejs_eventloop_lag_*_seconds of 1 simulated device`, '', '']);

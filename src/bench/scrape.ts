@@ -18,6 +18,8 @@ export interface ScrapeConfigResult {
   wireBytes: number;
   bytes: number;
   series: number;
+  /** The most series any one device has (lines with its device label). */
+  seriesPerDeviceMax: number;
 }
 
 export interface ScrapeResult {
@@ -33,6 +35,15 @@ function countSeries(body: string): number {
   let n = 0;
   for (const line of body.split('\n')) if (line !== '' && !line.startsWith('#')) n++;
   return n;
+}
+
+function seriesPerDeviceMax(body: string): number {
+  const by = new Map<string, number>();
+  for (const line of body.split('\n')) {
+    const d = line.startsWith('#') ? null : /[{,]device="([^"]*)"/.exec(line);
+    if (d) by.set(d[1]!, (by.get(d[1]!) ?? 0) + 1);
+  }
+  return Math.max(0, ...by.values());
 }
 
 export async function measureScrape(ctx: BenchContext): Promise<ScrapeResult> {
@@ -70,7 +81,7 @@ export async function measureScrape(ctx: BenchContext): Promise<ScrapeResult> {
           if (last.status !== 200) throw new Error(`/metrics answered ${last.status}`);
           ms[n++] = last.ms;
         }
-        configs.push({ devices, stats, latencyMs: distribution(ms, n), wireBytes: last.bytes, bytes: Buffer.byteLength(last.body), series: countSeries(last.body) });
+        configs.push({ devices, stats, latencyMs: distribution(ms, n), wireBytes: last.bytes, bytes: Buffer.byteLength(last.body), series: countSeries(last.body), seriesPerDeviceMax: seriesPerDeviceMax(last.body) });
       } finally {
         agent.destroy();
         await child.stop();

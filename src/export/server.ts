@@ -8,7 +8,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { gzip } from 'node:zlib';
+import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseDuration } from '../cli/duration.js';
 import { statPolicyView, type StatPolicyView } from '../aggregation/stat-policy.js';
@@ -21,6 +21,17 @@ import type { LinkPollStats } from '../talkers/link-poller.js';
 import { BasicAuth, type TlsSettings, type WebConfig, type WebConfigSource } from './web-config.js';
 
 const gzipAsync = promisify(gzip);
+
+/**
+ * Bodies up to this size are gzipped on the event loop (0.3 ms for 8
+ * devices' 46 KiB): the thread-pool round trip of zlib's async API cost
+ * more than the compression (/metrics p50 3.4 → 2.1-2.7 ms, p99 10-12 →
+ * 6-9.5 ms, 8 simulated devices, 500 back-to-back scrapes). Larger ones
+ * (every stat of many devices) go to the thread pool, so the loop is never
+ * held for milliseconds; the sampler's thread does not wait on it either way.
+ */
+const GZIP_INLINE_BYTES = 128 * 1024;
+const gzipBody = async (body: string | Buffer): Promise<Buffer> => (Buffer.byteLength(body) <= GZIP_INLINE_BYTES ? gzipSync(body) : gzipAsync(body));
 
 export const MAX_URL_BYTES = 2048;
 export const MAX_HEADER_BYTES = 8192;
@@ -213,7 +224,7 @@ export function createServer(opts: ServerOptions): WebServer {
       case '/metrics': {
         const [type, text] = await exporter.render(req.headers.accept);
         if (wantsGzip(req.headers['accept-encoding'])) {
-          send(res, 200, type, await gzipAsync(text), { 'Content-Encoding': 'gzip', Vary: 'Accept, Accept-Encoding' });
+          send(res, 200, type, await gzipBody(text), { 'Content-Encoding': 'gzip', Vary: 'Accept, Accept-Encoding' });
         } else {
           send(res, 200, type, text, { Vary: 'Accept, Accept-Encoding' });
         }

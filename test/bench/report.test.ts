@@ -73,8 +73,8 @@ describe('targets', () => {
       scrape: {
         status: 'ok',
         configs: [
-          { devices: 8, stats: 'defaults', latencyMs: { n: 10, p50: 3, p99: 12, max: 13, mean: 4 }, wireBytes: 8000, bytes: 140_000, series: 1600 },
-          { devices: 1, stats: 'all', latencyMs: { n: 10, p50: 1, p99: 2, max: 2, mean: 1 }, wireBytes: 4000, bytes: 50_000, series: 470 },
+          { devices: 8, stats: 'defaults', latencyMs: { n: 10, p50: 3, p99: 12, max: 13, mean: 4 }, wireBytes: 8000, bytes: 140_000, series: 1600, seriesPerDeviceMax: 190 },
+          { devices: 1, stats: 'all', latencyMs: { n: 10, p50: 1, p99: 2, max: 2, mean: 1 }, wireBytes: 4000, bytes: 50_000, series: 470, seriesPerDeviceMax: 400 },
         ],
       },
       fidelity: skip('interrupted'),
@@ -89,11 +89,13 @@ describe('targets', () => {
     report.targets = collectTargets(report);
     const text = renderReport(report);
     expect(text).toContain('machine: Test CPU · 2 cores · Linux 6.1 · Node v20.0.0');
-    expect(text).toMatch(/8 devices, defaults\s+3 \/ 12 ms\s+≤ 10 ms\s+MISS/);
-    expect(text).toContain('MISS /metrics p99, 8 devices, defaults: 12 ms, target ≤ 10 ms');
+    expect(text).toMatch(/8 devices, defaults\s+3 \/ 12 ms\s+≤ 5 ms\s+MISS/);
+    expect(text).toContain('MISS /metrics p99, 8 devices, defaults: 12 ms, target ≤ 5 ms');
+    expect(text).toMatch(/series per device\s+190\s+≤ 60 series\s+MISS/);
+    expect(text).toContain('MISS series per ENA device, defaults: 190 series, target ≤ 60 series');
     expect(text).toContain('(d) node_exporter ethtool collector: node_exporter not installed');
     // Section 6 is there even without ENA, saying why it did not run.
     expect(text).toMatch(/6 ENA: GSTATS latency and counter refresh period\n\s+skipped\s+SKIP\s+no ENA device/);
-    expect(text).toMatch(/targets: 0 PASS, 1 MISS, 12 SKIP/);
+    expect(text).toMatch(/targets: 0 PASS, 2 MISS, 15 SKIP/);
   });
 });
