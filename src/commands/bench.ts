@@ -31,7 +31,7 @@ function checkOutputPath(flag: string, path: string | undefined): void {
 export default defineCommand({
   name: 'bench',
   summary: 'Measure cost, cadence, scrape latency and fidelity on this machine, side by side with ethtool -S and node_exporter.',
-  usage: '[--quick] [--json FILE] [--svg FILE] [--simulate-devices N] [--device NAME]... [--duration DUR]',
+  usage: '[--quick] [--json FILE] [--svg FILE] [--simulate-devices N] [--device NAME]... [--duration DUR] [--pods N]',
   flags: {
     quick: { type: 'boolean', help: 'short windows (under a minute in all); numbers are noisier' },
     json: { type: 'string', valueName: 'FILE', help: 'also write every result as JSON to FILE' },
@@ -46,6 +46,7 @@ export default defineCommand({
     },
     device: { type: 'string', repeatable: true, shared: true, valueName: 'NAME', help: `sample exactly these interfaces (default: the real NICs plus veths up to ${DEFAULT_DEVICE_COUNT})` },
     duration: { type: 'duration', min: 5_000, max: 3_600_000, help: 'serve overhead window (default 3m, 8s with --quick)' },
+    pods: { type: 'int', min: 0, max: 1000, valueName: 'N', help: 'pods per node in the fleet table (8): node_exporter, at its defaults, exports every stat of each pod veth (default 30)' },
   },
   async run(flags, _positionals, io) {
     // The benchmark itself, loaded only when it runs.
@@ -62,6 +63,7 @@ export default defineCommand({
       { explain },
       { collectTargets, renderReport },
       { measureScrape },
+      { measureFleet },
     ] = await Promise.all([
       import('../bench/cadence.js'),
       import('../bench/context.js'),
@@ -75,6 +77,7 @@ export default defineCommand({
       import('../bench/notes.js'),
       import('../bench/report.js'),
       import('../bench/scrape.js'),
+      import('../bench/fleet.js'),
     ]);
 
     // Every usage problem surfaces before anything is started or written.
@@ -109,6 +112,7 @@ export default defineCommand({
       fidelity: skip('not run'),
       ena: skip('not run'),
       links: skip('not run'),
+      fleet: skip('not run'),
       comparisons: [],
       targets: [],
       notes: [],
@@ -164,6 +168,9 @@ export default defineCommand({
           ? await guarded('ena', () => measureEna(ctx, ena))
           : skip('no ENA device here; on EC2 this measures GSTATS latency and how often the device refreshes its counters (see README, Performance)');
       // Creating veths needs what the native measurements need (root, iproute2).
+      ctx.progress('8 fleet on paper: series per node');
+      const veth = devset.devices.find((d) => d.kind === 'veth');
+      report.fleet = await guarded('fleet', () => measureFleet({ pods: flags.pods ?? 30, vethStats: veth?.nStats ?? 10 }));
       report.links = native && devset.veths !== null ? await guarded('pod veth counters', () => measureLinks(ctx, devset.addon!)) : skip(native ? (flags.device.length > 0 ? 'devices named with --device: no veths are made' : 'no veths could be made here') : noNative);
     } finally {
       ctx.progress('cleaning up');

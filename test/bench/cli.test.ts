@@ -89,7 +89,7 @@ describe('ethburst bench --quick', () => {
         expect(['measured', 'skipped']).toContain(c.status);
         if (c.status === 'skipped') expect(c.reason, c.name).toMatch(/\S/);
       }
-      expect(doc.targets.length).toBe(13);
+      expect(doc.targets.length).toBe(17);
       for (const t of doc.targets) {
         expect(['PASS', 'MISS', 'SKIP']).toContain(t.verdict);
         expect(t.target).toMatch(/^[≤≥=] /);
@@ -104,6 +104,13 @@ describe('ethburst bench --quick', () => {
           if (x.status === 'ok') expect(x.cpuUsPerSample).toBeGreaterThan(0);
           else expect(x.reason).toMatch(/\S/);
         }
+      }
+      // The fleet on paper: 1, 3 and 8 ENIs, ethburst in both formats next to node_exporter's two setups, and the series budget.
+      expect(doc.fleet?.status).toBe('ok');
+      if (doc.fleet?.status === 'ok') {
+        expect(doc.fleet.rows.map((r) => r.enis)).toEqual([1, 1, 1, 1, 3, 3, 3, 3, 8, 8, 8, 8]);
+        expect(doc.fleet.seriesPerDeviceMax).toBeLessThanOrEqual(60);
+        expect(doc.targets.find((t) => t.id === 'series.per_device')?.verdict).toBe('PASS');
       }
       // With veths to make, one dump of 100 of them, measured against sysfs.
       if (doc.links?.status === 'ok') {

@@ -78,6 +78,7 @@ describe('targets', () => {
         ],
       },
       fidelity: skip('interrupted'),
+      fleet: { status: 'ok', pods: 30, vethStats: 10, enaStats: 336, seriesPerDeviceMax: 190, rows: [{ what: 'ethburst, text format', enis: 1, series: 250 }] },
       ena: skip('no ENA device'),
       comparisons: [{ name: '(d) node_exporter ethtool collector', status: 'skipped', reason: 'node_exporter not installed' }],
       targets: [],
@@ -91,7 +92,9 @@ describe('targets', () => {
     expect(text).toContain('machine: Test CPU · 2 cores · Linux 6.1 · Node v20.0.0');
     expect(text).toMatch(/8 devices, defaults\s+3 \/ 12 ms\s+≤ 5 ms\s+MISS/);
     expect(text).toContain('MISS /metrics p99, 8 devices, defaults: 12 ms, target ≤ 5 ms');
-    expect(text).toMatch(/series per device\s+190\s+≤ 60 series\s+MISS/);
+    expect(text).toMatch(/series per ENA device, worst case\s+190\s+≤ 60 series\s+MISS/);
+    // 250 series every 30 s: 8.33 samples/s per node; 100 nodes make 2.16e9 a month, 1,000 nodes 2.16e10.
+    expect(text).toMatch(/ethburst, text format, 1 ENI\s+250 series\s+samples 16\.7\/s at 15 s, 8\.33\/s at 30 s, 4\.17\/s at 60 s; per month at 30 s: 2\.16e9 for 100 nodes, 2\.16e10 for 1,000 nodes/);
     expect(text).toContain('MISS series per ENA device, defaults: 190 series, target ≤ 60 series');
     expect(text).toContain('(d) node_exporter ethtool collector: node_exporter not installed');
     // Section 6 is there even without ENA, saying why it did not run.

@@ -12,12 +12,13 @@ import { FixedHistogram, type NativeOptions } from './histogram.js';
 
 /**
  * Classic buckets only where a question needs them, for a budget of ≤ 60
- * series per ENA device: a burst of one or a few ticks (≤ 1 s, a
- * micro-burst), of seconds (≤ 60 s), or of minutes. Everything finer is in
- * the native histograms of the protobuf exposition (schema 3, ~9 % wide
- * buckets), which cost one series each.
+ * series per ENA device (every allowance with bursts, onsets learned, an
+ * error code seen): a burst of at most a second (one or a few ticks: a
+ * micro-burst) or a longer one, which the long-burst alert counts.
+ * Everything finer (seconds vs minutes) is in the native histogram of the
+ * protobuf exposition (schema 3, ~9 % wide buckets), one series each.
  */
-export const BURST_DURATION_BUCKETS = [1, 60];
+export const BURST_DURATION_BUCKETS = [1];
 
 /** Native bucket ranges: from a 10 ms tick to a day; from one packet to 10^10; a second's increase alike. */
 const DURATION_NATIVE: NativeOptions = { schema: 3, min: 0.01, max: 86_400 };

@@ -87,6 +87,10 @@ export class Exposition {
       for (const m of this.prometheus.getMetricsAsArray()) {
         if (String(m.type) !== 'counter' && m.name.endsWith('_total')) this.prometheus.removeSingleMetric(m.name);
       }
+      // Per-V8-space heap sizes: 3 families × 9 spaces = 27 series on every
+      // node, a third of a one-ENI node's series (bench section 8), for a
+      // detail nodejs_heap_size_{total,used}_bytes already sums up.
+      for (const name of ['nodejs_heap_space_size_total_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_heap_space_size_available_bytes']) this.prometheus.removeSingleMetric(name);
       // Its event-loop delay statistics read the monitor's interval, not the lag (event-loop.ts): ours instead.
       for (const stat of EVENT_LOOP_LAG_FAMILIES) this.prometheus.removeSingleMetric(eventLoopLagName(stat));
       for (const m of this.prometheus.getMetricsAsArray()) {
