@@ -37,3 +37,26 @@ export function createLogger(opts: { format?: LogFormat; level?: LogLevel; out?:
 
 /** A logger that drops everything (tests, and commands whose stderr is for errors only). */
 export const silentLogger: Logger = { log() {}, enabled: () => false };
+
+/**
+ * When to log a failure that repeats (a device read, an API call): once per
+ * kind (an errno, an error code), and once when it works again, so a
+ * failing neighbour fills no log and its recovery is still said.
+ */
+export class FailureReport {
+  private kind: string | number | null = null;
+
+  /** True when `kind` is not the failure last said: log it now. */
+  failed(kind: string | number): boolean {
+    if (this.kind === kind) return false;
+    this.kind = kind;
+    return true;
+  }
+
+  /** True when a failure was said and this is the first success since: log the recovery now. */
+  recovered(): boolean {
+    if (this.kind === null) return false;
+    this.kind = null;
+    return true;
+  }
+}

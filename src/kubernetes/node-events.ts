@@ -13,7 +13,7 @@
 // sampling: calls run on their own with a deadline, and what they could not
 // write is kept (as a count) and written when the API answers again.
 
-import type { Logger } from '../log.js';
+import { FailureReport, type Logger } from '../log.js';
 import type { BurstEvent } from '../aggregation/aggregator.js';
 import { KubeApiError, statusError, type KubeApi } from './api-client.js';
 import { topPodText } from '../talkers/top-talkers.js';
@@ -83,7 +83,7 @@ interface ReasonState {
 export class NodeEvents {
   private readonly states = new Map<string, ReasonState>();
   private readonly now: () => number;
-  private reported: string | null = null;
+  private readonly reported = new FailureReport();
   private closed = false;
   private sequence = 0;
   private readonly seriesWindowMs: number;
@@ -215,16 +215,14 @@ export class NodeEvents {
 
   private working(): void {
     this.error = null;
-    if (this.reported !== null) {
-      this.reported = null;
+    if (this.reported.recovered()) {
       this.opts.log?.log('info', 'writing Kubernetes events again');
     }
   }
 
   private report(e: KubeApiError, dropped: boolean): void {
     this.error = e.code;
-    if (this.reported === e.code) return;
-    this.reported = e.code;
+    if (!this.reported.failed(e.code)) return;
     this.opts.log?.log('warn', dropped ? 'the Kubernetes API refused an event; it is dropped' : 'cannot write Kubernetes events; the bursts are counted and written when the API answers', {
       error: e.code,
       detail: e.message,

@@ -7,7 +7,7 @@
 // lookups answer null and bursts name pods by address; the directory keeps
 // trying, slowly, and says so once.
 
-import type { Logger } from '../log.js';
+import { FailureReport, type Logger } from '../log.js';
 import { KubeApiError, statusError, type KubeApi } from './api-client.js';
 
 /** After a failed list or watch: wait this long, doubling up to MAX_RETRY_MS. */
@@ -55,7 +55,7 @@ export class PodDirectory {
   private readonly now: () => number;
   private running = false;
   private retryMs = FIRST_RETRY_MS;
-  private reported: string | null = null;
+  private readonly reported = new FailureReport();
   private timer: NodeJS.Timeout | null = null;
   private resolveWait: (() => void) | null = null;
   lists = 0;
@@ -207,8 +207,7 @@ export class PodDirectory {
   private working(): void {
     this.retryMs = FIRST_RETRY_MS;
     this.error = null;
-    if (this.reported !== null) {
-      this.reported = null;
+    if (this.reported.recovered()) {
       this.opts.log?.log('info', 'naming pods from the Kubernetes API again', { pods: this.byUid.size });
     }
   }
@@ -216,8 +215,7 @@ export class PodDirectory {
   private failed(e: KubeApiError): void {
     this.failures++;
     this.error = e.code;
-    if (this.reported === e.code) return;
-    this.reported = e.code;
+    if (!this.reported.failed(e.code)) return;
     const why = e.status === 403 ? 'the service account may not list pods' : e.status === 401 ? 'the service account token was refused' : 'the Kubernetes API failed';
     this.opts.log?.log('warn', `cannot name pods: ${why}; bursts name them by address until it works`, { error: e.code, detail: e.message, node: this.opts.nodeName });
   }

@@ -841,6 +841,8 @@
 
   /**
    * A pod behind a burst: its name (else its host-side veth), address and share of the device's packets.
+   * The same wording as topPodText in src/talkers/top-talkers.ts (the log line, the Event note, analyze),
+   * which plain browser JavaScript cannot import; test/hardening/fake-ena-pods.test.ts reads the cell.
    * @param {TopPod} p
    * @returns {string}
    */

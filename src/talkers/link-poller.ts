@@ -8,7 +8,7 @@
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../log.js';
+import { FailureReport, type Logger } from '../log.js';
 import { describeErrno } from '../errors.js';
 import type { NativeAddon } from '../sampling/native.js';
 import type { SampleSink } from '../sampling/sample.js';
@@ -90,7 +90,7 @@ export class LinkPoller {
   private routesAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private failing: number | null = null;
+  private readonly failing = new FailureReport();
   /** Polls done, those that failed, the pod veths in the last good one, and its time. */
   polls = 0;
   failures = 0;
@@ -139,15 +139,13 @@ export class LinkPoller {
     this.polls++;
     if (n < 0) {
       this.failures++;
-      if (this.failing !== n) {
-        this.failing = n;
+      if (this.failing.failed(n)) {
         const [code] = describeErrno(-n);
         this.opts.log?.log('warn', 'cannot read the pod veths’ counters (RTM_GETSTATS); bursts will not name pods until it works', { error: code });
       }
       return;
     }
-    if (this.failing !== null) {
-      this.failing = null;
+    if (this.failing.recovered()) {
       this.opts.log?.log('info', 'reading the pod veths’ counters again');
     }
     const count = Math.min(n, this.buf.length / 5);

@@ -7,9 +7,10 @@
 // protobufjs: no hand-written wire format.
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import type protobufjs from 'protobufjs';
 import type { MetricSnapshot } from './registry.js';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
@@ -59,12 +60,22 @@ export function metricsProtoPath(from: string = dirname(fileURLToPath(import.met
   }
 }
 
-let familyType: protobuf.Type | undefined;
+let protobuf: typeof protobufjs | undefined;
+let familyType: protobufjs.Type | undefined;
+
+/**
+ * protobufjs, loaded on the first protobuf scrape: a serve whose scrapers
+ * ask for text never pays for it (about 8 MB of RSS when loaded).
+ */
+function lib(): typeof protobufjs {
+  protobuf ??= createRequire(import.meta.url)('protobufjs') as typeof protobufjs;
+  return protobuf;
+}
 
 /** The MetricFamily message type, parsed once on the first protobuf scrape. */
-function metricFamilyType(): protobuf.Type {
+function metricFamilyType(): protobufjs.Type {
   if (!familyType) {
-    const root = new protobuf.Root();
+    const root = new (lib().Root)();
     // google/protobuf/timestamp.proto, which it imports, is one of protobufjs' bundled common types.
     root.loadSync(metricsProtoPath());
     familyType = root.lookupType('io.prometheus.client.MetricFamily');
@@ -139,7 +150,7 @@ export function histogramFamily(f: HistogramFamily): ProtoFamily {
 /** The length-delimited MetricFamily messages, one after another, as the format wants them. */
 export function encodeFamilies(families: readonly ProtoFamily[]): Buffer {
   const type = metricFamilyType();
-  const writer = protobuf.Writer.create();
+  const writer = lib().Writer.create();
   for (const f of families) type.encodeDelimited(type.fromObject(f), writer);
   return Buffer.from(writer.finish());
 }
