@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { exposition } from '../../src/export/metrics/registry.js';
-import { nativeIndex } from '../../src/export/metrics/histogram.js';
+import { FixedHistogram, nativeIndex } from '../../src/export/metrics/histogram.js';
 import { PROTOBUF_CONTENT_TYPE, metricsProtoPath } from '../../src/export/metrics/protobuf.js';
 import { SimulateSource } from '../../src/sources/simulate.js';
 import { testExporter } from '../helpers/exporter.js';
@@ -37,6 +37,16 @@ describe('native bucket index', () => {
         const scale = 2 ** schema;
         expect(v).toBeGreaterThan(2 ** ((i - 1) / scale));
         expect(v).toBeLessThanOrEqual(2 ** (i / scale));
+      }),
+      { numRuns: 2000 },
+    );
+    // Observing uses precomputed bounds instead of powers: the same bucket, bounds included.
+    const h = new FixedHistogram('t', 'h', [], [], { schema: 3, min: 1e-7, max: 10 }).child();
+    fc.assert(
+      fc.property(fc.oneof(fc.double({ min: 2e-7, max: 9, noNaN: true }), fc.integer({ min: -180, max: 20 }).map((k) => 2 ** (k / 8))), (v) => {
+        h.native!.fill(0);
+        h.observe(v);
+        expect(h.native!.findIndex((c) => c > 0) + h.nativeLow).toBe(nativeIndex(v, 3));
       }),
       { numRuns: 2000 },
     );

@@ -35,7 +35,8 @@ export function nativeIndex(v: number, schema: number): number {
   // at schema ≥ 0); elsewhere a rounding error is corrected against the bounds.
   if (v <= 2 ** ((i - 1) / scale)) i--;
   else if (v > 2 ** (i / scale)) i++;
-  return i;
+  // Math.ceil of (-1, 0) is -0.
+  return i === 0 ? 0 : i;
 }
 
 export class HistogramHandle {
@@ -51,10 +52,11 @@ export class HistogramHandle {
     private readonly bounds: Float64Array,
     private readonly schema = 0,
     readonly nativeLow = 0,
-    nativeHigh = Number.NaN,
+    /** Upper bound of each native bucket from `nativeLow` (shared by a family's handles); null without a native histogram. */
+    private readonly upper: Float64Array | null = null,
   ) {
     this.counts = new Float64Array(bounds.length + 1);
-    this.native = nativeHigh === nativeHigh ? new Float64Array(nativeHigh - nativeLow + 1) : null;
+    this.native = upper ? new Float64Array(upper.length) : null;
   }
 
   /** Observations so far (the +Inf bucket's count). */
@@ -78,11 +80,18 @@ export class HistogramHandle {
     this.sum += v;
     const n = this.native;
     if (n === null) return;
-    if (v <= ZERO_THRESHOLD) this.zeroCount++;
-    else {
-      const j = nativeIndex(v, this.schema) - this.nativeLow;
-      n[j < 0 ? 0 : j >= n.length ? n.length - 1 : j]!++;
+    if (v <= ZERO_THRESHOLD) {
+      this.zeroCount++;
+      return;
     }
+    // nativeIndex without its two powers (~150 ns per observation): the
+    // estimate from log2 is checked against the precomputed bounds.
+    const u = this.upper!;
+    let j = Math.ceil(Math.log2(v) * 2 ** this.schema) - this.nativeLow;
+    j = j < 0 ? 0 : j >= n.length ? n.length - 1 : j;
+    if (j > 0 && v <= u[j - 1]!) j--;
+    else if (j < n.length - 1 && v > u[j]!) j++;
+    n[j]!++;
   }
 
   /** The native buckets as spans and deltas (the protobuf form); runs of up to two empty buckets stay inside a span, as Prometheus' Go client does. */
@@ -125,7 +134,7 @@ export class FixedHistogram {
   private readonly children = new Map<string, HistogramHandle>();
   private readonly pairs = new Map<string, Map<string, HistogramHandle>>();
   private readonly nativeLow: number;
-  private readonly nativeHigh: number;
+  private readonly upper: Float64Array | null;
 
   /**
    * `buckets` are the classic bounds (empty: only +Inf, _sum and _count);
@@ -143,7 +152,12 @@ export class FixedHistogram {
   ) {
     this.bounds = Float64Array.from([...buckets].sort((a, b) => a - b));
     this.nativeLow = native ? nativeIndex(native.min, native.schema) : 0;
-    this.nativeHigh = native ? nativeIndex(native.max, native.schema) : Number.NaN;
+    this.upper = null;
+    if (native) {
+      const high = nativeIndex(native.max, native.schema);
+      this.upper = new Float64Array(high - this.nativeLow + 1);
+      for (let j = 0; j < this.upper.length; j++) this.upper[j] = 2 ** ((j + this.nativeLow) / 2 ** native.schema);
+    }
   }
 
   /** The handle for these label values (created on first use). Keep it; don't call this per observation. */
@@ -153,7 +167,7 @@ export class FixedHistogram {
     if (!h) {
       const labels: Record<string, string> = {};
       this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
-      h = new HistogramHandle(labels, this.bounds, this.native?.schema, this.nativeLow, this.nativeHigh);
+      h = new HistogramHandle(labels, this.bounds, this.native?.schema, this.nativeLow, this.upper);
       this.children.set(key, h);
     }
     return h;
