@@ -12,13 +12,12 @@
 import { exportedStatMatcher, trackedStatMatcher } from '../aggregation/stat-policy.js';
 import { enaStatNames } from '../aggregation/ena-stats.js';
 import { Exporter } from '../export/exporter.js';
-import { PROTOBUF_CONTENT_TYPE } from '../export/metrics/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE, decodeFamilies } from '../export/metrics/protobuf.js';
 import { IOCTL_BUCKETS } from '../export/metrics/reads.js';
 import { silentLogger } from '../log.js';
 import { SimulateSource } from '../sources/simulate.js';
 import { DeviceRegistry } from '../state/device-registry.js';
-import protobuf from 'protobufjs';
-import { metricsProtoPath } from '../export/metrics/protobuf.js';
+import { countSeries, seriesPerDeviceMax } from './scrape.js';
 
 export const FLEET_ENIS = [1, 3, 8] as const;
 export const FLEET_INTERVALS_S = [15, 30, 60] as const;
@@ -47,13 +46,8 @@ export interface FleetResult {
 
 /** Series a Prometheus stores from one protobuf scrape: one per native histogram, buckets + _sum + _count per classic one. */
 function protobufSeries(body: Uint8Array): number {
-  const root = new protobuf.Root();
-  root.loadSync(metricsProtoPath());
-  const type = root.lookupType('io.prometheus.client.MetricFamily');
-  const reader = protobuf.Reader.create(body);
   let n = 0;
-  while (reader.pos < reader.len) {
-    const f = type.toObject(type.decodeDelimited(reader), { defaults: false }) as { metric?: { histogram?: { schema?: number; zeroThreshold?: number; bucket?: unknown[] }; summary?: { quantile?: unknown[] } }[] };
+  for (const f of decodeFamilies(body) as { metric?: { histogram?: { zeroThreshold?: number; bucket?: unknown[] }; summary?: { quantile?: unknown[] } }[] }[]) {
     for (const m of f.metric ?? []) {
       if (m.histogram) n += m.histogram.zeroThreshold !== undefined ? 1 : (m.histogram.bucket?.length ?? 0) + 3;
       else if (m.summary) n += (m.summary.quantile?.length ?? 0) + 2;
@@ -70,18 +64,10 @@ async function ethburstSeries(enis: number): Promise<[number, number, number]> {
   // Ten simulated minutes: bursts on every allowance of every device.
   await new SimulateSource({ devices: enis, queues: FLEET_QUEUES, durationMs: 600_000, seed: 16 }).run(registry);
   const [, text] = await e.renderText(undefined);
-  let series = 0;
-  const byDevice = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    series++;
-    const d = /[{,]device="([^"]*)"/.exec(line)?.[1];
-    if (d !== undefined) byDevice.set(d, (byDevice.get(d) ?? 0) + 1);
-  }
   const ioctl = IOCTL_BUCKETS.length + 3;
   const [, body] = await e.render(PROTOBUF_CONTENT_TYPE);
   // A simulated device makes no ioctl: a real ENA device adds the ioctl histogram (its buckets, +Inf, _sum, _count; 1 native series).
-  return [series + ioctl * enis, protobufSeries(body as Buffer) + enis, Math.max(0, ...byDevice.values()) + ioctl];
+  return [countSeries(text) + ioctl * enis, protobufSeries(body as Buffer) + enis, seriesPerDeviceMax(text) + ioctl];
 }
 
 export async function measureFleet(opts: { pods: number; vethStats: number }): Promise<FleetResult> {

@@ -31,13 +31,15 @@ export interface ScrapeResult {
 
 export const SCRAPE_DEVICE_COUNTS = [1, 8, 32] as const;
 
-function countSeries(body: string): number {
+/** Sample lines of a text exposition (each a series). */
+export function countSeries(body: string): number {
   let n = 0;
   for (const line of body.split('\n')) if (line !== '' && !line.startsWith('#')) n++;
   return n;
 }
 
-function seriesPerDeviceMax(body: string): number {
+/** The most sample lines any one `device` label value has. */
+export function seriesPerDeviceMax(body: string): number {
   const by = new Map<string, number>();
   for (const line of body.split('\n')) {
     const d = line.startsWith('#') ? null : /[{,]device="([^"]*)"/.exec(line);

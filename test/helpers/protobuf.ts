@@ -1,8 +1,7 @@
 // Reads the protobuf exposition back with the same metrics.proto the
 // exporter encodes with, so tests see what Prometheus' parser sees.
 
-import protobuf from 'protobufjs';
-import { metricsProtoPath } from '../../src/export/metrics/protobuf.js';
+import { decodeFamilies as decode } from '../../src/export/metrics/protobuf.js';
 
 /** What Prometheus 2.42 sends with --enable-feature=native-histograms (scrape/scrape.go, scrapeAcceptHeaderWithProtobuf). */
 export const PROMETHEUS_PROTOBUF_ACCEPT =
@@ -32,18 +31,9 @@ export interface DecodedFamily {
   metric: DecodedMetric[];
 }
 
-const root = new protobuf.Root();
-root.loadSync(metricsProtoPath());
-const family = root.lookupType('io.prometheus.client.MetricFamily');
-
 /** Every MetricFamily of a delimited stream, in order. */
 export function decodeFamilies(body: Uint8Array): DecodedFamily[] {
-  const reader = protobuf.Reader.create(body);
-  const out: DecodedFamily[] = [];
-  while (reader.pos < reader.len) {
-    out.push(family.toObject(family.decodeDelimited(reader), { enums: String, longs: Number, defaults: false }) as DecodedFamily);
-  }
-  return out;
+  return decode(body) as unknown as DecodedFamily[];
 }
 
 /** The metric of a family whose labels include `want`; throws unless exactly one matches. */

@@ -147,6 +147,19 @@ export function histogramFamily(f: HistogramFamily): ProtoFamily {
   };
 }
 
+/**
+ * The MetricFamily messages of a delimited stream, as plain objects (enums
+ * as names, 64-bit numbers as numbers, unset fields absent): what a
+ * Prometheus parser reads, for the bench and the tests.
+ */
+export function decodeFamilies(body: Uint8Array): Record<string, unknown>[] {
+  const type = metricFamilyType();
+  const reader = lib().Reader.create(body);
+  const out: Record<string, unknown>[] = [];
+  while (reader.pos < reader.len) out.push(type.toObject(type.decodeDelimited(reader), { enums: String, longs: Number, defaults: false }));
+  return out;
+}
+
 /** The length-delimited MetricFamily messages, one after another, as the format wants them. */
 export function encodeFamilies(families: readonly ProtoFamily[]): Buffer {
   const type = metricFamilyType();
