@@ -15,6 +15,9 @@ import { threeBursts } from '../aggregation/helpers.js';
 import { Readable } from 'node:stream';
 import { Aggregator, type BurstEvent } from '../../src/aggregation/aggregator.js';
 import { ReplaySource } from '../../src/sources/replay.js';
+import { SimulateSource } from '../../src/sources/simulate.js';
+import { PROTOBUF_CONTENT_TYPE } from '../../src/export/metrics/protobuf.js';
+import { PROMETHEUS_PROTOBUF_ACCEPT, decodeFamilies } from '../helpers/protobuf.js';
 
 const NAMES = [...ALLOWANCE_STATS];
 const layout = makeLayout(1, NAMES);
@@ -84,6 +87,22 @@ describe('HTTP', () => {
     const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
+  });
+
+  it('/metrics gzips small bodies on the loop and large ones in the thread pool: both arrive whole, in text and protobuf', async () => {
+    const { e, base } = await start();
+    // Every stat of 16 devices with 16 queues: well over the 128 KiB inline limit.
+    await new SimulateSource({ devices: 16, queues: 16, durationMs: 5_000, seed: 5 }).run(e.registry);
+    const plain = await (await fetch(`${base}/metrics`, { headers: { 'Accept-Encoding': 'identity' } })).text();
+    expect(Buffer.byteLength(plain)).toBeGreaterThan(128 * 1024);
+    const zipped = await fetch(`${base}/metrics`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(await zipped.text()).toBe(plain);
+    const proto = await fetch(`${base}/metrics`, { headers: { Accept: PROMETHEUS_PROTOBUF_ACCEPT, 'Accept-Encoding': 'gzip' } });
+    expect(proto.headers.get('content-type')).toBe(PROTOBUF_CONTENT_TYPE);
+    expect(proto.headers.get('content-encoding')).toBe('gzip');
+    const families = decodeFamilies(new Uint8Array(await proto.arrayBuffer()));
+    expect(families.find((f) => f.name === 'ethtool_pps_allowance_exceeded_total')?.metric).toHaveLength(16);
   });
 
   it('/metrics honours q-values in Accept-Encoding: gzip;q=0 and *;q=0 get a plain body', async () => {
