@@ -74,6 +74,8 @@ interface ReasonState {
   event: { name: string; count: number; lastMs: number } | null;
   /** Bursts not yet written: a new Event (event === null) or more of the series. */
   pending: Occurrences | null;
+  /** Bursts of the write under way: still not written until the API says so. */
+  writing: number;
   nextWriteMs: number;
   backoffMs: number;
   timer: NodeJS.Timeout | null;
@@ -105,7 +107,7 @@ export class NodeEvents {
     if (reason === undefined || e.increase < this.opts.minDrops || this.closed) return;
     let st = this.states.get(reason);
     if (st === undefined) {
-      st = { reason, event: null, pending: null, nextWriteMs: 0, backoffMs: this.minIntervalMs, timer: null, busy: null };
+      st = { reason, event: null, pending: null, writing: 0, nextWriteMs: 0, backoffMs: this.minIntervalMs, timer: null, busy: null };
       this.states.set(reason, st);
     }
     const last = st.pending?.lastMs ?? st.event?.lastMs ?? Number.NEGATIVE_INFINITY;
@@ -120,7 +122,7 @@ export class NodeEvents {
 
   stats(): NodeEventsStats {
     let pending = 0;
-    for (const st of this.states.values()) pending += st.pending?.count ?? 0;
+    for (const st of this.states.values()) pending += (st.pending?.count ?? 0) + st.writing;
     return { created: this.created, patched: this.patched, failed: this.failed, pending, error: this.error };
   }
 
@@ -155,6 +157,7 @@ export class NodeEvents {
     const p = st.pending;
     if (p === null) return;
     st.pending = null;
+    st.writing = p.count;
     try {
       if (st.event === null) await this.create(st, p);
       else await this.patch(st.event, p);
@@ -175,6 +178,8 @@ export class NodeEvents {
       st.nextWriteMs = this.now() + st.backoffMs;
       st.backoffMs = Math.min(MAX_BACKOFF_MS, st.backoffMs * 2);
       this.report(e, invalid);
+    } finally {
+      st.writing = 0;
     }
   }
 
