@@ -24,6 +24,10 @@ import { createServer, parseListen, type WebServer } from '../export/server.js';
 import { loadWebConfig, WebConfigSource } from '../export/web-config.js';
 import { SimulateSource, type SimBurst } from '../sources/simulate.js';
 import { version } from '../version.js';
+import { AGENT_PORT, DEFAULT_LOG_GROUP, DEFAULT_NAMESPACE } from '../export/cloudwatch/emf.js';
+import { DEFAULT_QUEUE_RECORDS, EmfSink, describeDestination, parseEmfDestination } from '../export/cloudwatch/emf-sink.js';
+import { EmfOutput } from '../export/cloudwatch/emf-output.js';
+import { instanceId } from '../export/cloudwatch/instance.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:19810';
 
@@ -98,6 +102,15 @@ export default defineCommand({
     'node-name': { type: 'string', valueName: 'NAME', help: "the node's name on ethtool_info, in pod lookups and on Events (default: $NODE_NAME, as the DaemonSet sets it from spec.nodeName, else the host name)" },
     ...kubernetesFlags,
     ...nodeEventsFlags,
+    emf: {
+      type: 'string',
+      valueName: 'DEST',
+      help: `also write CloudWatch Embedded Metric Format records (a record per burst, one per device per minute) to stdout, tcp://HOST:PORT or udp://HOST:PORT (the CloudWatch agent listens on ${AGENT_PORT})`,
+      check: (v) => (parseEmfDestination(v) ? null : `"${v}" is not stdout, tcp://HOST:PORT or udp://HOST:PORT (e.g. tcp://127.0.0.1:${AGENT_PORT})`),
+    },
+    'emf-namespace': { type: 'string', default: DEFAULT_NAMESPACE, valueName: 'NS', help: 'CloudWatch namespace of the EMF metrics', check: (v) => (v.length >= 1 && v.length <= 255 && !v.startsWith('AWS/') ? null : `"${v}" is not a custom CloudWatch namespace (1-255 characters, not AWS/...)`) },
+    'emf-log-group': { type: 'string', default: DEFAULT_LOG_GROUP, valueName: 'NAME', help: 'log group the CloudWatch agent writes the EMF records to', check: (v) => (/^[\w\-./#]{1,512}$/.test(v) ? null : `"${v}" is not a log group name (1-512 of a-z A-Z 0-9 _ - . / #)`) },
+    'emf-queue': { type: 'int', default: String(DEFAULT_QUEUE_RECORDS), min: 1, max: 1_000_000, valueName: 'RECORDS', help: 'EMF records kept while the destination is down or slow; the oldest are dropped beyond it (ethburst_emf_records_total{result="dropped"})' },
     compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },
     'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], help: 'log line format on stderr' },
     'log-level': { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'least severe level logged' },
@@ -192,7 +205,16 @@ export default defineCommand({
     const events = flags['node-events'] && kube.api ? new NodeEvents({ api: kube.api, nodeName, minDrops: flags['node-events-min-drops'], minWriteIntervalMs: flags['node-events-interval'], log }) : null;
     if (events) registry.addListener({ onBurst: (e) => events.onBurst(e) });
     const kubernetes = { pods: directory ? () => directory.stats() : null, events: events ? () => events.stats() : null };
-    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName, kubernetes });
+    const emfDestination = flags.emf !== undefined ? parseEmfDestination(flags.emf)! : null;
+    const emf = emfDestination
+      ? new EmfOutput(registry, new EmfSink(emfDestination, { stdout: io.stdout, queueRecords: flags['emf-queue'], log }), {
+          namespace: flags['emf-namespace'],
+          logGroup: flags['emf-log-group'],
+          nodeName,
+          properties: instanceIdProperty(),
+        })
+      : null;
+    const exporter = new Exporter(registry, { exportStat, compatShowmax: flags.compat === 'showmax', log, version: version(), captureDir, nodeName, kubernetes, emf: emf ? () => emf.stats() : null });
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
     // The pods behind each burst (src/talkers/): only where the kernel is sampled; named where the Kubernetes API says.
@@ -244,6 +266,7 @@ export default defineCommand({
       recorder_span_s: flags['recorder-span'] / 1000,
       kubernetes: kube.why,
       node_events: events !== null,
+      ...(emfDestination ? { emf: describeDestination(emfDestination), emf_namespace: flags['emf-namespace'] } : {}),
       ...(flags['recorder-span'] > 0 ? { capture_memory_mib: flags['capture-memory'] } : {}),
       ...(captureDir ? { capture_dir: captureDir.dir, capture_dir_max_mib: flags['capture-dir-max'] } : {}),
       version: version(),
@@ -277,7 +300,7 @@ export default defineCommand({
       io.signal.removeEventListener('abort', stop);
       // Open bursts are finished and logged (and their captures written) before we go.
       registry.finish();
-      await Promise.all([captureDir?.idle(), events?.close()]);
+      await Promise.all([captureDir?.idle(), events?.close(), emf?.close()]);
       await Promise.all(
         servers.map((s) => {
           s.closeAllConnections();
@@ -290,6 +313,12 @@ export default defineCommand({
     return 0;
   },
 });
+
+/** InstanceId on every EMF record where the machine says it (Nitro: the DMI asset tag), without asking the network. */
+function instanceIdProperty(): Record<string, string> {
+  const id = instanceId();
+  return id ? { InstanceId: id } : {};
+}
 
 /** Listens and returns the port bound (the ephemeral one for port 0). */
 function listenOn(server: WebServer, host: string, port: number): Promise<number> {

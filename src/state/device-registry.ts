@@ -18,7 +18,7 @@ import type { NodeContext } from '../sampling/context.js';
 import { CaptureStore, DEFAULT_CAPTURE_MEMORY_BYTES } from './captures.js';
 import { FlightRecorder, type Capture } from './flight-recorder.js';
 import { RecentBursts } from './recent-bursts.js';
-import type { BurstBasics } from '../aggregation/burst-record.js';
+import type { BurstBasics, BurstRecord } from '../aggregation/burst-record.js';
 import { SeriesRing } from './series.js';
 
 /** Per-tick series cover this much time at the configured interval (what /api/series may ask for). */
@@ -100,6 +100,8 @@ export interface RegistryListener extends AggregationListener {
   onContext?(c: Readonly<NodeContext>): void;
   /** A finished burst's capture is complete. */
   onCapture?(c: Capture): void;
+  /** A finished burst as /api/bursts serves it, id included (called before the other listeners' onBurst; the record is kept: do not change it). */
+  onBurstRecord?(r: Readonly<BurstRecord>): void;
 }
 
 /** The flight recorder's settings (src/state/flight-recorder.ts). */
@@ -249,6 +251,7 @@ export class DeviceRegistry implements SampleSink, AggregationListener {
 
   onBurst(e: Readonly<BurstEvent>): void {
     const r = this.bursts.add(e);
+    for (const l of this.listeners) l.onBurstRecord?.(r);
     this.recorder?.burstFinished({ id: r.id!, device: e.device, stat: e.stat, startMs: e.startMs, endMs: e.endMs, links: e.topPodMoments });
     const d = this.devices.get(e.device);
     if (d) (d.stats.get(e.stat) ?? this.stat(d, e.stat)).lastBurstEndMs = e.endMs;

@@ -11,6 +11,8 @@ export interface Served {
   child: ChildProcess;
   base: string;
   done: Promise<Result>;
+  /** Standard output so far (the EMF records of `--emf stdout`). */
+  stdout(): string;
   /** Log lines so far, parsed (serve runs with --log-format json). */
   logs(): Record<string, unknown>[];
   metrics(): Promise<Parsed>;
@@ -34,6 +36,7 @@ export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): P
     child: proc,
     base,
     done,
+    stdout: () => stdout,
     logs: () =>
       stderr
         .split('\n')

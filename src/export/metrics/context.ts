@@ -5,6 +5,7 @@ import type { DeviceRecord, DeviceRegistry } from '../../state/device-registry.j
 import type { Labels } from './collected.js';
 import type { CaptureDirStats } from './recorder.js';
 import type { KubernetesStats } from './kubernetes.js';
+import type { EmfSinkStats } from '../cloudwatch/emf-sink.js';
 
 export interface MetricsOptions {
   /** Which raw stats get ethtool_<stat>(_total) series. */
@@ -19,6 +20,8 @@ export interface MetricsOptions {
   readonly nodeName?: string;
   /** The pod directory and Node events, where they run. */
   readonly kubernetes?: KubernetesStats;
+  /** `--emf`'s sink, when given. */
+  readonly emf?: (() => EmfSinkStats) | null;
 }
 
 export interface MetricsContext {

@@ -1,6 +1,6 @@
 // Every metric family `serve` exposes, registered in the order a reader of
 // /metrics meets them: devices, bursts, learned onsets, reads, the sampler, the flight
-// recorder, the Kubernetes API, refresh estimates, build info, then the raw counters as they
+// recorder, the Kubernetes API, the EMF output, refresh estimates, build info, then the raw counters as they
 // appear. Each family
 // is defined once, in the file for its concept; deploy/metric-names.json is
 // generated from here (contract.ts).
@@ -19,12 +19,13 @@ import { onsetMetrics } from './onsets.js';
 import { recorderMetrics } from './recorder.js';
 import { kubernetesMetrics } from './kubernetes.js';
 import { samplerMetrics } from './sampler.js';
+import { emfMetrics } from './emf.js';
 
 export type { MetricsContext, MetricsOptions } from './context.js';
 
 /** The fixed families (everything but the raw counters), in exposition order. */
 export function fixedFamilies(ctx: MetricsContext): (CollectedMetric | FixedHistogram)[] {
-  return [...deviceMetrics(ctx), ...burstMetrics(ctx), ...onsetMetrics(ctx), ...readMetrics(ctx), ...samplerMetrics(ctx), ...recorderMetrics(ctx), ...kubernetesMetrics(ctx), ...refreshMetrics(ctx), buildInfoMetric(ctx)];
+  return [...deviceMetrics(ctx), ...burstMetrics(ctx), ...onsetMetrics(ctx), ...readMetrics(ctx), ...samplerMetrics(ctx), ...recorderMetrics(ctx), ...kubernetesMetrics(ctx), ...emfMetrics(ctx), ...refreshMetrics(ctx), buildInfoMetric(ctx)];
 }
 
 /** Registers every family; call `prepare()` before each render so the raw counters are current. */
