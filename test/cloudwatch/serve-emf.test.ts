@@ -81,6 +81,40 @@ describe('serve --emf stdout (simulated ENA)', () => {
   });
 });
 
+describe('serve --emf over a replayed trace says what analyze says', () => {
+  it('the same bursts, and minute records that add up to analyze\'s totals', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ethburst-emf-'));
+    const trace = join(dir, 'trace.jsonl');
+    const { runCli } = await import('../helpers/cli.js');
+    expect(runCli(['simulate', '--simulate-devices', '2', '--duration', '3m', '--simulate-seed', '4', '--out', trace]).status).toBe(0);
+    const analyzed = JSON.parse(runCli(['analyze', trace, '--format', 'json']).stdout) as {
+      bursts: { device: string; stat: string; start_ms: number; end_ms: number; increase: number; diagnosis: { cause: string } }[];
+      totals: { device: string; stat: string; increase: number; seconds_with_increase: number; max_second_increase: number }[];
+    };
+    served = await startServe(['--source', `replay:${trace}`, '--replay-speed', 'fast', '--emf', 'stdout']);
+    await until(() => served!.logs().some((l) => l['msg'] === 'source finished; still serving'), 'the replay to finish');
+    const done = await served.stop();
+    const records = parseEmf(done.stdout);
+    const key = (b: { Device?: unknown; device?: unknown; Stat?: unknown; stat?: unknown; start_ms?: unknown; end_ms?: unknown; increase?: unknown; diagnosis?: unknown }) => [
+      b.Device ?? b.device,
+      b.Stat ?? b.stat,
+      b.start_ms,
+      b.end_ms,
+      b.increase,
+      (b.diagnosis as { cause: string }).cause,
+    ];
+    const order = (a: unknown[], b: unknown[]) => (a[2] as number) - (b[2] as number) || String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1]));
+    const live = records.filter((r) => r['record'] === 'burst').map(key).sort(order);
+    expect(analyzed.bursts.length).toBeGreaterThan(3);
+    expect(live).toEqual(analyzed.bursts.map(key).sort(order));
+    const minutes = records.filter((r) => r['record'] === 'minute');
+    for (const t of analyzed.totals.filter((x) => x.stat.endsWith('_allowance_exceeded'))) {
+      const values = minutes.filter((m) => m['Device'] === t.device).flatMap((m) => (m[t.stat] as number[] | undefined) ?? []);
+      expect([t.device, t.stat, values.reduce((a, b) => a + b, 0), values.length, Math.max(0, ...values)]).toEqual([t.device, t.stat, t.increase, t.seconds_with_increase, t.max_second_increase]);
+    }
+  }, 60_000);
+});
+
 const BURSTS = 8;
 
 describe.skipIf(!haveCc)(`a CloudWatch agent that goes away never reaches sampling ${haveCc ? '' : '(skipped: needs a C compiler for the shim)'}`, () => {
