@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import('./commands/analyze.js')).default,
   simulate: async () => (await import('./commands/simulate.js')).default,
   rules: async () => (await import('./commands/rules.js')).default,
+  cloudwatch: async () => (await import('./commands/cloudwatch.js')).default,
   bench: async () => (await import('./commands/bench.js')).default,
   watch: async () => (await import('./commands/watch.js')).default,
 };
@@ -26,12 +27,14 @@ const SUMMARIES: Record<string, string> = {
   analyze: 'find bursts in a recorded trace',
   simulate: 'write a trace of simulated ENA devices with known bursts',
   rules: 'print the Prometheus recording and alerting rules (plain, PrometheusRule, AMP)',
+  cloudwatch: 'print the CloudWatch template (log group, alarms, dashboard) and agent configs for serve --emf',
   bench: 'measure cost, cadence, scrape latency and fidelity against the alternatives',
   watch: 'live terminal view of per-tick increases, from a server or sampled locally',
 };
 
 function topHelp(): string {
-  const rows = Object.keys(COMMANDS).map((n) => `  ${n.padEnd(9)} ${SUMMARIES[n] ?? ''}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const rows = Object.keys(COMMANDS).map((n) => `  ${n.padEnd(width)}  ${SUMMARIES[n] ?? ''}`);
   return `usage: ethburst COMMAND [flags]\n\ncommands:\n${rows.join('\n')}\n\nRun 'ethburst COMMAND --help' for a command's flags, 'ethburst --version' for the version.\n`;
 }
 

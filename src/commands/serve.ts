@@ -24,7 +24,7 @@ import { createServer, parseListen, type WebServer } from '../export/server.js';
 import { loadWebConfig, WebConfigSource } from '../export/web-config.js';
 import { SimulateSource, type SimBurst } from '../sources/simulate.js';
 import { version } from '../version.js';
-import { AGENT_PORT, DEFAULT_LOG_GROUP, DEFAULT_NAMESPACE } from '../export/cloudwatch/emf.js';
+import { AGENT_PORT, DEFAULT_LOG_GROUP, DEFAULT_NAMESPACE, logGroupProblem, namespaceProblem } from '../export/cloudwatch/emf.js';
 import { DEFAULT_QUEUE_RECORDS, EmfSink, describeDestination, parseEmfDestination } from '../export/cloudwatch/emf-sink.js';
 import { EmfOutput } from '../export/cloudwatch/emf-output.js';
 import { instanceId } from '../export/cloudwatch/instance.js';
@@ -108,8 +108,8 @@ export default defineCommand({
       help: `also write CloudWatch Embedded Metric Format records (a record per burst, one per device per minute) to stdout, tcp://HOST:PORT or udp://HOST:PORT (the CloudWatch agent listens on ${AGENT_PORT})`,
       check: (v) => (parseEmfDestination(v) ? null : `"${v}" is not stdout, tcp://HOST:PORT or udp://HOST:PORT (e.g. tcp://127.0.0.1:${AGENT_PORT})`),
     },
-    'emf-namespace': { type: 'string', default: DEFAULT_NAMESPACE, valueName: 'NS', help: 'CloudWatch namespace of the EMF metrics', check: (v) => (v.length >= 1 && v.length <= 255 && !v.startsWith('AWS/') ? null : `"${v}" is not a custom CloudWatch namespace (1-255 characters, not AWS/...)`) },
-    'emf-log-group': { type: 'string', default: DEFAULT_LOG_GROUP, valueName: 'NAME', help: 'log group the CloudWatch agent writes the EMF records to', check: (v) => (/^[\w\-./#]{1,512}$/.test(v) ? null : `"${v}" is not a log group name (1-512 of a-z A-Z 0-9 _ - . / #)`) },
+    'emf-namespace': { type: 'string', default: DEFAULT_NAMESPACE, valueName: 'NS', help: 'CloudWatch namespace of the EMF metrics', check: namespaceProblem },
+    'emf-log-group': { type: 'string', default: DEFAULT_LOG_GROUP, valueName: 'NAME', help: 'log group the CloudWatch agent writes the EMF records to', check: logGroupProblem },
     'emf-queue': { type: 'int', default: String(DEFAULT_QUEUE_RECORDS), min: 1, max: 1_000_000, valueName: 'RECORDS', help: 'EMF records kept while the destination is down or slow; the oldest are dropped beyond it (ethburst_emf_records_total{result="dropped"})' },
     compat: { type: 'string', choices: ['showmax'], help: 'also emit node_net_ethtool{device,type} as prometheus-ethtool-exporter did' },
     'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], help: 'log line format on stderr' },

@@ -110,10 +110,14 @@ describe('minute record shape', () => {
     expect(r).not.toHaveProperty('bw_in_allowance_exceeded');
   });
 
-  it('a minute without drops or conntrack gauge is a log line with no metric values', () => {
-    const r = minuteEmfRecord({ ...minute, stats: [], conntrackAvailable: null }, IDENTITY);
-    expect(emfProblems(JSON.stringify(r))).toEqual([]);
-    expect(r._aws.CloudWatchMetrics).toEqual([{ Namespace: DEFAULT_NAMESPACE, Dimensions: SECONDS_DIMENSIONS, Metrics: [] }]);
+  it('a quiet minute carries the conntrack gauge alone; without the gauge it is a log line with no metric', () => {
+    const quiet = minuteEmfRecord({ ...minute, stats: [] }, IDENTITY);
+    expect(emfProblems(JSON.stringify(quiet))).toEqual([]);
+    expect(quiet._aws.CloudWatchMetrics).toEqual([{ Namespace: DEFAULT_NAMESPACE, Dimensions: [['NodeName'], []], Metrics: [{ Name: CONNTRACK_AVAILABLE, Unit: 'Count' }] }]);
+    const none = minuteEmfRecord({ ...minute, stats: [], conntrackAvailable: null }, IDENTITY);
+    expect(emfProblems(JSON.stringify(none))).toEqual([]);
+    expect(none._aws.CloudWatchMetrics).toEqual([]);
+    expect(none).toMatchObject({ record: 'minute', sampled_seconds: 60, Device: 'eth0' });
   });
 
   it('the validator catches what CloudWatch would refuse', () => {

@@ -95,18 +95,11 @@ describe('serve --emf over a replayed trace says what analyze says', () => {
     await until(() => served!.logs().some((l) => l['msg'] === 'source finished; still serving'), 'the replay to finish');
     const done = await served.stop();
     const records = parseEmf(done.stdout);
-    const key = (b: { Device?: unknown; device?: unknown; Stat?: unknown; stat?: unknown; start_ms?: unknown; end_ms?: unknown; increase?: unknown; diagnosis?: unknown }) => [
-      b.Device ?? b.device,
-      b.Stat ?? b.stat,
-      b.start_ms,
-      b.end_ms,
-      b.increase,
-      (b.diagnosis as { cause: string }).cause,
-    ];
+    const key = (b: Record<string, unknown>) => [b['Device'] ?? b['device'], b['Stat'] ?? b['stat'], b['start_ms'], b['end_ms'], b['increase'], (b['diagnosis'] as { cause: string }).cause];
     const order = (a: unknown[], b: unknown[]) => (a[2] as number) - (b[2] as number) || String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1]));
     const live = records.filter((r) => r['record'] === 'burst').map(key).sort(order);
     expect(analyzed.bursts.length).toBeGreaterThan(3);
-    expect(live).toEqual(analyzed.bursts.map(key).sort(order));
+    expect(live).toEqual(analyzed.bursts.map((b) => key(b as unknown as Record<string, unknown>)).sort(order));
     const minutes = records.filter((r) => r['record'] === 'minute');
     for (const t of analyzed.totals.filter((x) => x.stat.endsWith('_allowance_exceeded'))) {
       const values = minutes.filter((m) => m['Device'] === t.device).flatMap((m) => (m[t.stat] as number[] | undefined) ?? []);

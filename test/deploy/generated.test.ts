@@ -4,27 +4,16 @@
 // ETHBURST_UPDATE_GENERATED=1 it rewrites them instead.
 
 import { writeFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import rulesCommand from '../../src/commands/rules.js';
-import type { CommandIO } from '../../src/cli/command.js';
-import { parseFlags } from '../../src/cli/flags.js';
 import { UsageError } from '../../src/errors.js';
 import { DEFAULT_RENDER_OPTIONS, GENERATED_FILES, RULES_FORMATS, renderRules, ruleGroups, toYaml } from '../../src/export/rules.js';
 import { CONTRACT_FILE, renderContract } from '../../src/export/metrics/contract.js';
-import { at, readRepo, repoPath, yamlDocs, yamlOne } from './tools.js';
+import { at, readRepo, runCommand, repoPath, yamlDocs, yamlOne } from './tools.js';
 
 const UPDATE = process.env['ETHBURST_UPDATE_GENERATED'] === '1';
 
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const io: CommandIO = { stdout, stderr: new PassThrough(), env: {}, signal: new AbortController().signal };
-  const parsed = parseFlags('rules', rulesCommand.flags, args, {});
-  const code = await rulesCommand.run(parsed.flags, parsed.positionals, io);
-  return { code, out };
-}
+const cli = (args: string[]) => runCommand(rulesCommand, 'rules', args);
 
 describe('the generated metric contract', () => {
   it(`${CONTRACT_FILE} lists exactly the families src/export/metrics/ defines`, () => {

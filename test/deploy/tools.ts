@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { PassThrough } from 'node:stream';
 import { which } from '../../src/harness/which.js';
+import type { Command, CommandIO } from '../../src/cli/command.js';
+import { parseFlags } from '../../src/cli/flags.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const repoPath = (...p: string[]): string => join(ROOT, ...p);
@@ -147,4 +150,15 @@ export function metricNamesIn(expr: string): string[] {
     names.add(id);
   }
   return [...names].sort();
+}
+
+/** Runs a command in-process with its own flag parser and returns its exit code and stdout. */
+export async function runCommand(command: Command, name: string, args: string[]): Promise<{ code: number; out: string }> {
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const io: CommandIO = { stdout, stderr: new PassThrough(), env: {}, signal: new AbortController().signal };
+  const parsed = parseFlags(name, command.flags, args, {});
+  const code = await command.run(parsed.flags, parsed.positionals, io);
+  return { code, out };
 }

@@ -17,7 +17,7 @@ import { HelpRequested, envNames, parseFlags, sharedEnvName, type FlagDef } from
 import { TraceSyntaxError, parseTraceLine } from '../../src/sources/trace.js';
 import { runCli, usageFailure } from '../helpers/cli.js';
 
-const COMMANDS = ['serve', 'record', 'analyze', 'simulate', 'rules', 'bench', 'watch'] as const;
+const COMMANDS = ['serve', 'record', 'analyze', 'simulate', 'rules', 'cloudwatch', 'bench', 'watch'] as const;
 
 async function load(name: string): Promise<Command> {
   const mod = (await import(`../../src/commands/${name}.ts`)) as { default: Command };
@@ -54,8 +54,8 @@ function badValue(def: FlagDef): string | null {
     case 'boolean':
       return 'maybe';
     case 'string':
-      // A space: no host name, URL or HOST:PORT has one.
-      return def.choices ? 'not-a-valid-choice' : def.check ? 'no such:value' : null;
+      // A tab: no host name, URL, HOST:PORT or CloudWatch name has one.
+      return def.choices ? 'not-a-valid-choice' : def.check ? 'no such:\tvalue' : null;
   }
 }
 

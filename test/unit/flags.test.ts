@@ -17,7 +17,7 @@ const spec = {
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}, warnings: string[] = []) =>
   parseFlags('test', spec, argv, env, { min: 0, max: 1, name: 'FILE' }, (l) => warnings.push(l));
 
-const COMMAND_NAMES = ['serve', 'record', 'analyze', 'simulate', 'rules', 'bench', 'watch'] as const;
+const COMMAND_NAMES = ['serve', 'record', 'analyze', 'simulate', 'rules', 'cloudwatch', 'bench', 'watch'] as const;
 const commands = await Promise.all(COMMAND_NAMES.map(async (n) => ((await import(`../../src/commands/${n}.ts`)) as { default: Command }).default));
 
 describe('durations', () => {

@@ -17,7 +17,8 @@
 //     Sum the drops and Maximum the worst second, and percentiles see each
 //     second, as ethtool_second_increase does in Prometheus. Stats without
 //     drops add no values, so a quiet device costs a log line a minute and
-//     no metric. The conntrack gauge goes with it, per node.
+//     no metric. The conntrack gauge goes with it, per node (every ENI of
+//     an instance reports the instance's gauge: Minimum is its statistic).
 
 import type { BurstRecord } from '../../aggregation/burst-record.js';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE, type AllowanceStat } from '../../aggregation/stat-policy.js';
@@ -27,6 +28,26 @@ export const DEFAULT_NAMESPACE = 'ethburst';
 export const DEFAULT_LOG_GROUP = '/ethburst/emf';
 /** The CloudWatch agent's EMF listener (TCP and UDP). */
 export const AGENT_PORT = 25888;
+
+// PutMetricData's namespace characters. Also what keeps a namespace safe
+// inside the dashboard's JSON and the Metrics Insights "quoted" identifiers.
+export const NAMESPACE = /^[0-9A-Za-z._/#: -]{1,255}$/;
+export const NAMESPACE_PATTERN = NAMESPACE.source;
+// CloudWatch Logs' log group names; none needs quoting in SOURCE '...'.
+export const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+export const LOG_GROUP_PATTERN = LOG_GROUP.source;
+
+/** Why a namespace is unusable, or null. */
+export function namespaceProblem(ns: string): string | null {
+  if (!NAMESPACE.test(ns) || ns.trim() === '') return `"${ns}" is not a CloudWatch namespace (1-255 of A-Z a-z 0-9 . - _ / # : and space)`;
+  if (ns.startsWith('AWS/')) return `"${ns}" is reserved for AWS (AWS/...)`;
+  return null;
+}
+
+/** Why a log group name is unusable, or null. */
+export function logGroupProblem(name: string): string | null {
+  return LOG_GROUP.test(name) ? null : `"${name}" is not a log group name (1-512 of a-z A-Z 0-9 _ - . / #)`;
+}
 
 /** Dimension keys: target members on every record. */
 export const DIM_NODE = 'NodeName';
@@ -136,7 +157,10 @@ export interface DeviceMinute {
 /** A device's minute as an EMF record, timestamped at the minute's start. */
 export function minuteEmfRecord(m: Readonly<DeviceMinute>, id: EmfIdentity): EmfRecord {
   const dropping = m.stats.filter((s) => s.seconds.length > 0);
-  const directives = [directive(id.namespace, SECONDS_DIMENSIONS, dropping.map((s) => secondsMetric(s.stat)))];
+  // No directive without metrics: the specification allows an empty Metrics
+  // array, but nothing says CloudWatch extracts the rest of a record with one.
+  const directives: Directive[] = [];
+  if (dropping.length > 0) directives.push(directive(id.namespace, SECONDS_DIMENSIONS, dropping.map((s) => secondsMetric(s.stat))));
   if (m.conntrackAvailable !== null) directives.push(directive(id.namespace, CONNTRACK_DIMENSIONS, [CONNTRACK_METRIC]));
   const rec: EmfRecord = {
     _aws: { Timestamp: m.startMs, LogGroupName: id.logGroup, CloudWatchMetrics: directives },
