@@ -44,11 +44,22 @@ export const MAX_CONNECTIONS = 256;
 export const FIRST_REQUEST_MS = 5_000;
 export const HEADERS_TIMEOUT_MS = 5_000;
 /**
- * Node checks headersTimeout/requestTimeout on a sweep every this often
- * (default 30 s: long enough for dribbling clients to hold every slot past
- * a liveness probe's patience).
+ * Node checks headersTimeout/requestTimeout on a sweep every this often.
+ * The deadlines that matter are per-connection timers here (a request head
+ * within FIRST_REQUEST_MS of connecting, the next one within
+ * NEXT_REQUEST_MS of the last response), which exist only while
+ * connections do: a sweep every second woke an idle exporter for nothing,
+ * about a third of its CPU on a small VM. The sweep stays as a backstop.
  */
-export const CONNECTIONS_CHECK_MS = 1_000;
+export const CONNECTIONS_CHECK_MS = 60_000;
+/** Idle keep-alive connections close after this long without a byte (Node's own timer). */
+export const KEEP_ALIVE_MS = 5_000;
+/**
+ * After a response, the next complete request head must arrive within this
+ * long: the keep-alive wait plus a head's worth of time, so a client that
+ * starts a request and dribbles it is closed like one that never started.
+ */
+export const NEXT_REQUEST_MS = KEEP_ALIVE_MS + HEADERS_TIMEOUT_MS;
 
 /**
  * The live page needs nothing but its own origin: no inline script or style
@@ -367,7 +378,15 @@ export function createServer(opts: ServerOptions): WebServer {
       conn.timer = null;
       conn.requests++;
       conn.busy = true;
-      res.once('close', () => (conn.busy = false));
+      res.once('close', () => {
+        conn.busy = false;
+        if (conn.socket.destroyed) return;
+        const served = conn.requests;
+        conn.timer = setTimeout(() => {
+          if (conn.requests === served) conn.socket.destroy();
+        }, NEXT_REQUEST_MS);
+        conn.timer.unref();
+      });
     }
     const web = opts.web?.current() ?? null;
     for (const [k, v] of Object.entries(responseHeaders(web))) res.setHeader(k, v);
@@ -389,7 +408,7 @@ export function createServer(opts: ServerOptions): WebServer {
     maxHeaderSize: MAX_HEADER_BYTES,
     requestTimeout: 10_000,
     headersTimeout: HEADERS_TIMEOUT_MS,
-    keepAliveTimeout: 5_000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
     connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
   };
   const server: WebServer = initialTls

@@ -6,6 +6,7 @@
 import { discover, sysfsHost, type Candidate, type DeviceSelection, type DiscoveryHost, type DiscoveryResult } from './discovery.js';
 import { EthtoolError, errnoCode } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { lagHost, type LagHost } from '../lag-hosts.js';
 import { loadNative, type NativeAddon, type NativeBackoffOptions, type NativeSampler } from './native.js';
 import { NODE_COUNTER_NAMES, NODE_COUNTERS, TRAFFIC_NAMES, type NodeContext } from './context.js';
 import { RingReader, counterAt, createRing, type RingCounters, type RingHandler, type RingLayout } from './ring.js';
@@ -82,6 +83,7 @@ export class NativeSource implements StatsSource, RingHandler {
   private drainPaused = false;
   private resolveRun: (() => void) | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
+  private lag: LagHost | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   /** Samples whose layout generation was never announced (a broken ring contract; 0 in practice). */
@@ -145,9 +147,16 @@ export class NativeSource implements StatsSource, RingHandler {
     const done = new Promise<void>((resolve) => {
       this.resolveRun = resolve;
     });
+    const drainMs = this.opts.drainMs ?? 200;
+    // The drain wakes the loop anyway: it is what event-loop lag is measured on.
+    this.lag = lagHost();
+    let due = performance.now() + drainMs;
     this.drainTimer = setInterval(() => {
+      const now = performance.now();
+      this.lag?.late(now - due);
+      due = now + drainMs;
       if (!this.drainPaused) this.drain();
-    }, this.opts.drainMs ?? 200);
+    }, drainMs);
     if (this.opts.rescanMs > 0) {
       this.rescanTimer = setInterval(() => {
         this.rescanning ??= this.rescan().finally(() => {
@@ -162,6 +171,8 @@ export class NativeSource implements StatsSource, RingHandler {
     if (this.stopped) return;
     this.stopped = true;
     if (this.drainTimer) clearInterval(this.drainTimer);
+    this.lag?.close();
+    this.lag = null;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.native) {
       this.native.stop();

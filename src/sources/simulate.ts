@@ -28,6 +28,7 @@
 // allocation-free between bursts, for tests and benchmarks.
 
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
+import { lagHost } from '../lag-hosts.js';
 import type { CountedBurst } from '../aggregation/aggregator.js';
 import { enaStatNames, type EnaStatOptions } from '../aggregation/ena-stats.js';
 import { ALLOWANCE_STATS, CONNTRACK_AVAILABLE } from '../aggregation/stat-policy.js';
@@ -361,11 +362,21 @@ export class SimulateSource implements StatsSource {
       return;
     }
     const wallStart = Date.now();
-    while (!this.done) {
-      const wait = wallStart + this.tick * this.intervalMs - Date.now();
-      if (wait > 0) await sleep(wait);
-      if (this.stopped) return;
-      this.step(sink);
+    // Its ticks wake the loop anyway: event-loop lag is measured on them.
+    const lag = lagHost();
+    try {
+      while (!this.done) {
+        const due = wallStart + this.tick * this.intervalMs;
+        const wait = due - Date.now();
+        if (wait > 0) {
+          await sleep(wait);
+          lag.late(Date.now() - due);
+        }
+        if (this.stopped) return;
+        this.step(sink);
+      }
+    } finally {
+      lag.close();
     }
   }
 

@@ -56,7 +56,49 @@ async function status(url: string): Promise<number> {
   return r.status;
 }
 
+/**
+ * A keep-alive client that gets one answer, then dribbles its second
+ * request's header lines one a second. Resolves with the lines it got out
+ * before the server closed the connection (LINES if it never did).
+ */
+function slowSecondRequest(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let sent = 0;
+    let answered = false;
+    let timer: NodeJS.Timeout | null = null;
+    sock.on('error', () => {});
+    sock.on('data', (chunk: Buffer) => {
+      if (answered || !chunk.toString('latin1').includes('\r\n\r\n')) return;
+      answered = true;
+      sock.write('GET /metrics HTTP/1.1\r\nHost: localhost\r\n');
+      timer = setInterval(() => {
+        if (sent >= LINES) sock.destroy();
+        else if (sock.writable) sock.write(`X-Slow-${sent++}: y\r\n`);
+      }, 1000);
+    });
+    sock.once('close', () => {
+      if (timer) clearInterval(timer);
+      resolve(sent);
+    });
+    sock.once('connect', () => sock.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+  });
+}
+
 describe('slow header senders', () => {
+  it('closes a keep-alive connection whose second request never completes', async () => {
+    const s = await startServe(['--source', 'simulate']);
+    try {
+      const sent = await slowSecondRequest(Number(new URL(s.base).port));
+      // NEXT_REQUEST_MS is 10 s; 40 lines would mean nothing closed it.
+      expect(sent).toBeLessThan(LINES / 2);
+      expect(await status(`${s.base}/healthz`)).toBe(200);
+    } finally {
+      await s.stop();
+    }
+  }, 90_000);
+
+
   it(`keeps /healthz and /metrics answering under ${MAX_CONNECTIONS + 44} dribbling sockets and closes them within seconds`, async () => {
     const s = await startServe(['--source', 'simulate']);
     const port = Number(new URL(s.base).port);

@@ -2,22 +2,25 @@
 // which at the 100 ms resolution this exporter needs (not to wake 100 times
 // a second) reads about 0.100 s at every percentile on an idle loop, and
 // measured here it did not see a 400 ms block at all (its largest value
-// after one: 104 ms). Same names, same families, measured directly: a timer
-// due every LAG_PERIOD_MS records how late it ran, and each scrape reports
-// the statistics of the lateness since the last one.
+// after one: 104 ms). Same names, same families, measured directly: how late
+// the process's periodic timers ran, and each scrape reports the statistics
+// of the lateness since the last one.
+//
+// Lag rides on timers that run anyway (src/lag-hosts.ts: the native
+// source's drain every 200 ms, the simulator's ticks); only while none runs
+// does a timer of its own, every LAG_FALLBACK_MS.
 
 import { CollectedMetric } from './collected.js';
+import { addLagMonitor, removeLagMonitor, type LagMonitor } from '../../lag-hosts.js';
 
 /**
- * How often the timer is due, ms. Every wake-up costs: on the development
- * VM 100 µs of CPU each (`perf stat` of a bare Node timer loop, 100 vs 1000
- * ms), and an idle `serve` measured 0.37 % of a core more at 100 ms than at
- * 1 s. At 500 ms a stall of half a second or more is always seen, shorter
- * ones in proportion to their length.
+ * The own timer's period while no host reports: an exporter with nothing
+ * to sample has no periodic work to be late for, and a wake-up a second
+ * would be its whole CPU budget (bench: serve with nothing to sample).
  */
-export const LAG_PERIOD_MS = 500;
-/** Readings kept between scrapes (10 minutes of them); older ones are dropped first. */
-const MAX_READINGS = 1200;
+export const LAG_FALLBACK_MS = 5000;
+/** Readings kept between scrapes (10 minutes of the drain's); older ones are dropped first. */
+const MAX_READINGS = 3000;
 
 /**
  * prom-client's names for the delay statistics, and its
@@ -40,32 +43,48 @@ const WHAT: Record<Stat, string> = {
   p99: 'The 99th percentile of the',
 };
 
-/** Lateness of a timer due every LAG_PERIOD_MS, kept until the next scrape. */
-export class EventLoopLag {
+/** Lateness readings (from hosts, or its own fallback timer), kept until the next scrape. */
+export class EventLoopLag implements LagMonitor {
   private readonly readings = new Float64Array(MAX_READINGS);
   private count = 0;
   private latest = 0;
   private due = 0;
   private timer: NodeJS.Timeout | null = null;
+  private started = false;
 
   start(): void {
-    this.due = performance.now() + LAG_PERIOD_MS;
-    this.timer = setTimeout(this.tick, LAG_PERIOD_MS);
-    // Measuring never keeps the process alive.
-    this.timer.unref();
+    this.started = true;
+    addLagMonitor(this);
   }
 
   stop(): void {
+    this.started = false;
+    removeLagMonitor(this);
+    this.pause();
+  }
+
+  /** Stops the own timer (a host reports). */
+  pause(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
-  private readonly tick = (): void => {
-    const now = performance.now();
-    this.record(Math.max(0, now - this.due));
-    this.due = now + LAG_PERIOD_MS;
-    this.timer = setTimeout(this.tick, LAG_PERIOD_MS);
+  /** Starts the own timer (no host reports). */
+  resume(): void {
+    if (!this.started || this.timer) return;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.due = performance.now() + LAG_FALLBACK_MS;
+    this.timer = setTimeout(this.tick, LAG_FALLBACK_MS);
+    // Measuring never keeps the process alive.
     this.timer.unref();
+  }
+
+  private readonly tick = (): void => {
+    this.record(Math.max(0, performance.now() - this.due));
+    this.schedule();
   };
 
   /** One lateness, ms (exported for tests). */
@@ -101,7 +120,7 @@ export function eventLoopLagMetrics(lag: EventLoopLag = new EventLoopLag()): Col
   let snap: Record<Stat, number> | null = null;
   return EVENT_LOOP_LAG_FAMILIES.map(
     (stat, i) =>
-      new CollectedMetric(eventLoopLagName(stat), `${WHAT[stat]} lateness of a timer due every ${LAG_PERIOD_MS} ms since the last scrape (event-loop delay)`, 'gauge', [], (emit) => {
+      new CollectedMetric(eventLoopLagName(stat), `${WHAT[stat]} lateness of the periodic timers (the sampler's drain, else one every ${LAG_FALLBACK_MS / 1000} s) since the last scrape (event-loop delay)`, 'gauge', [], (emit) => {
         // Between two scrapes closer than a period the last reading stands.
         if (i === 0) snap = lag.take() ?? snap;
         if (snap !== null) emit({}, snap[stat]);
