@@ -30,6 +30,11 @@ import { EmfOutput } from '../export/cloudwatch/emf-output.js';
 import { instanceId } from '../export/cloudwatch/instance.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:19810';
+/**
+ * How often the native ring is drained while no burst is open (every 200 ms
+ * while one is): a drain wakes the event loop, and requests catch up first.
+ */
+export const IDLE_DRAIN_MS = 1000;
 
 /** A simulate script: bursts at offsets from the start of `serve`. */
 interface ScriptEntry {
@@ -141,6 +146,8 @@ export default defineCommand({
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
     const exportStat = exportedStatMatcher({ burstStats: flags['burst-stat'], include: flags['stat-include'], exclude: flags['stat-exclude'] });
 
+    // Set once the registry exists; the drain timer asks only after run() starts.
+    let burstOpen = (): boolean => true;
     // Every usage problem is found before anything starts.
     let source: StatsSource;
     let native: NativeSource | null = null;
@@ -153,6 +160,8 @@ export default defineCommand({
         backoff: backoffFrom(flags),
         extraDevices: fakeDeviceNames(io.env),
         log,
+        idleDrainMs: IDLE_DRAIN_MS,
+        busy: () => burstOpen(),
       });
       const found = await native.prepare();
       checkDiscovery(found, flags['device-include'].length > 0);
@@ -196,6 +205,7 @@ export default defineCommand({
           ? null
           : { spanMs: flags['recorder-span'], preMs: flags['capture-before'], postMs: flags['capture-after'], captureMemoryBytes: flags['capture-memory'] * 1024 * 1024 },
     });
+    burstOpen = () => registry.aggregator.anyOpenBurst();
     const captureDir = captureDirPath !== undefined ? new CaptureDir(captureDirPath, flags['capture-dir-max'] * 1024 * 1024, log) : null;
     if (captureDir) registry.addListener({ onCapture: (c) => void captureDir.write(c) });
     const nodeName = flags['node-name'] ?? (io.env['NODE_NAME'] || hostname());
@@ -238,14 +248,16 @@ export default defineCommand({
     const servers: WebServer[] = [];
     const policy = statPolicyView(flags['burst-stat']);
     const dirNote = captureDirPath !== undefined ? { captureDir: captureDirPath } : {};
-    const server = createServer({ exporter, log, describe, assets, policy, role: apiListen ? 'node' : 'all', ...dirNote, ...(web ? { web } : {}) });
+    // The ring is drained every second while no burst is open; a request drains it first.
+    const catchUp = native ? { catchUp: () => native.catchUp() } : {};
+    const server = createServer({ exporter, log, describe, assets, policy, role: apiListen ? 'node' : 'all', ...dirNote, ...catchUp, ...(web ? { web } : {}) });
     servers.push(server);
     const port = await listenOn(server, listen[0], listen[1]);
     const fields: Record<string, unknown> = { listen: `${listen[0]}:${port}` };
     if (apiListen) {
       // The same web config (TLS, basic auth) guards the API listener too:
       // loopback is reachable by every pod on a hostNetwork node.
-      const api = createServer({ exporter, log, describe, assets, policy, role: 'all', ...dirNote, ...(web ? { web } : {}) });
+      const api = createServer({ exporter, log, describe, assets, policy, role: 'all', ...dirNote, ...catchUp, ...(web ? { web } : {}) });
       servers.push(api);
       try {
         fields['api_listen'] = `${apiListen[0]}:${await listenOn(api, apiListen[0], apiListen[1])}`;

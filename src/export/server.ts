@@ -104,6 +104,8 @@ export interface ServerOptions {
   readonly web?: WebConfigSource;
   /** The stat policy /api/devices gives the page (its `--burst-stat`); the default one when absent. */
   readonly policy?: StatPolicyView;
+  /** Hands over what the source sampled but has not delivered yet, so every answer is current to the last tick. */
+  readonly catchUp?: () => void;
 }
 
 /**
@@ -224,6 +226,7 @@ export function createServer(opts: ServerOptions): WebServer {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > 0 || req.headers['transfer-encoding']) throw new HttpError(413, 'request bodies are not accepted');
     const url = new URL(req.url ?? '/', 'http://localhost');
+    opts.catchUp?.();
     const q = url.searchParams;
     if (web && web.users.size > 0 && !PROBES.has(url.pathname) && !(await auth.check(req.headers.authorization, web.users))) {
       throw new HttpError(401, 'unauthorized');
