@@ -83,6 +83,10 @@ export interface ProcMemory {
   rssBytes: number;
   /** Peak RSS since the process started. */
   hwmBytes: number;
+  /** RSS in pages of files: the node binary's code and read-only data, shared libraries (clean, reclaimable). */
+  fileBytes: number;
+  /** RSS in anonymous memory: the V8 heap, buffers, native allocations. */
+  anonBytes: number;
 }
 
 /** RSS from /proc/PID/status (kB there, so no page-size guess); null when the process is gone. */
@@ -94,5 +98,5 @@ export function readProcMemory(pid: number | 'self'): ProcMemory | null {
     return null;
   }
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s*(\\d+)\\s*kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
-  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), fileBytes: kb('RssFile'), anonBytes: kb('RssAnon') };
 }

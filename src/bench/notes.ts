@@ -50,12 +50,28 @@ export function explain(r: BenchReport): string[] {
       `why serve uses ${sig(o.cpuPercent, 2)} % of a core: serve with nothing to sample already uses ${sig(o.baselineCpuPercent, 2)} % (HTTP server, timers, prom-client's default collectors); sampling adds the rest${o.source === 'simulate' ? ', and the simulator generates every counter in JavaScript' : ''}.${o.windowS < 60 ? ` This window was ${sig(o.windowS)} s, soon after start-up, at /proc's 10 ms resolution: the full run's 3 min window is the number to judge.` : ''} Fewer fixed wake-ups (the 200 ms drain timer) would close it.`,
     );
   }
-  if ((miss.has('serve.cpu_vs_node_exporter') || miss.has('serve.idle_cpu')) && o) {
+  const b = cost && cost.b.status === 'ok' ? cost.b : null;
+  const a = cost && cost.a.status === 'ok' ? cost.a : null;
+  const d = cost && cost.d.status === 'ok' ? cost.d : null;
+  if (miss.has('serve.cpu_vs_node_exporter') && o && b && d) {
+    // node_exporter's CPU at 15 s scrapes, % of a core, and what the sampling path alone costs at 10 Hz.
+    const ne = (d.cpuMsPerScrape / 15_000) * 100;
+    const tickFloor = (b.tickUsAllDevices * (1000 / o.intervalMs)) / 1e4;
+    const ioctlFloor = a ? (a.cpuUsPerSample * o.devices * (1000 / o.intervalMs)) / 1e4 : null;
     notes.push(
-      `why serve costs more than node_exporter scraped every 15 s: node_exporter reads the devices 4 times a minute, serve 600 times; each read is a GSTATS ioctl plus, on devices other than ENA, 4 sysfs reads for the traffic counters (42 % of the sampler's time in a perf profile on this VM), and the node's /proc/net/snmp and netstat every tick. Serve with nothing to sample (${sig(o.baselineCpuPercent, 2)} % here) is measured soon after start-up, while V8's memory reducer still runs major GCs; measured with perf stat after a minute, an idle replay serve used 0.12 % and serve over eth0 alone 0.56 % on this VM. Closing these takes fewer reads per tick (node counters and traffic every second instead of every tick) and fewer JavaScript wake-ups (draining on the sampler's notification instead of a 200 ms timer).`,
+      `why serve costs more than 4× node_exporter scraped every 15 s: node_exporter reads the devices 4 times a minute, serve 600 times. ${ioctlFloor !== null ? `The GSTATS calls alone ((a), ${sig(a!.cpuUsPerSample)} µs each, ${o.devices} devices, 10 a second) are ${sig(ioctlFloor, 2)} % of a core, ${sig(ioctlFloor / ne, 2)}× node_exporter's ${sig(ne, 2)} %; ` : ''}a whole tick of the sampling path ((b): ${sig(b.tickUsAllDevices)} µs with ${b.devicesPerTick} devices, caches warm at 10 ms ticks) at 10 ticks a second is ${sig(tickFloor, 2)} % (${sig(tickFloor / ne, 2)}×), before the HTTP server, the timers or a scrape. A sampler thread wake-up costs 0.1-0.5 ms of CPU on this VM; on devices other than ENA each sample also reads 4 sysfs traffic files (a quarter of the sampler thread's time in a perf profile here; ENA's traffic comes with GSTATS). At 10 Hz the target is out of reach here; --interval 1s (node_exporter's resolution is 15 s) brings serve under it.`,
     );
   }
-  if (miss.has('serve.rss') && o) notes.push(`why RSS is ${sig(o.rssMB.max)} MB: Node's baseline (~41 MB before any module), prom-client (+12 MB, of which @opentelemetry/api 7 MB), the V8 heap, per-device series rings, and the flight recorder's rings, committed up front (865 KiB per device at 100 ms over its 15-minute span, plus 1.1 MiB for the node: ethburst_recorder_bytes); --recorder-span 5m would cut those to a third.`);
+  if (miss.has('serve.idle_cpu') && o) {
+    notes.push(
+      `why serve with nothing to sample uses ${sig(o.baselineCpuPercent, 2)} %: it wakes the loop only for the event-loop lag fallback timer (every 5 s) and Node's connection sweep (every 60 s); the window starts ${o.warmupS} s after start-up, while V8 still compiles and its memory reducer runs major GCs (perf stat of an empty-replay serve after 30 s measured 0.015 % on this VM).`,
+    );
+  }
+  if (miss.has('serve.rss') && o) {
+    notes.push(
+      `why RSS is ${sig(o.rssMB.max)} MB: ${sig(o.rssMB.file)} MB of it are pages of files, almost all the node binary's own code and read-only data (clean, shared with any other Node process, reclaimable), leaving ${sig(o.rssMB.anon)} MB anonymous: the V8 heap (prom-client and its dependencies included), per-device series rings and the flight recorder's rings, committed up front (865 KiB per device at 100 ms over its 15-minute span, plus 1.1 MiB for the node: ethburst_recorder_bytes; --recorder-span 5m cuts them to a third). With Node's binary alone at ~45 MB here, 64 MB leaves under 20 MB for the exporter.`,
+    );
+  }
   if (miss.has('serve.rss_growth') && o) {
     const ring = o.rssMB.ringFirstPass;
     const ringPart =

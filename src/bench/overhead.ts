@@ -45,6 +45,9 @@ export interface OverheadResult {
     max: number;
     growth: number;
     peakHwm: number;
+    /** At the end of the window: RSS in file pages (mostly the node binary) and in anonymous memory. */
+    file: number;
+    anon: number;
     /** Expected part of `growth` from the sample ring's first pass (native source only). */
     ringFirstPass: number | null;
     /** Minutes from start until the ring is resident and stops adding RSS. */
@@ -170,6 +173,8 @@ export async function measureOverhead(
         max: Math.max(...rssSeries.map((x) => x[1])),
         growth: last - first,
         peakHwm: mem1.hwmBytes / MB,
+        file: mem1.fileBytes / MB,
+        anon: mem1.anonBytes / MB,
         ringFirstPass,
         ringFullAfterMin,
       },
