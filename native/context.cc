@@ -64,7 +64,8 @@ uint64_t TableField(const char* text, const std::string& section, const std::str
   }
 }
 
-ProcFile::ProcFile(std::string path, size_t capacity) : path_(std::move(path)), buf_(capacity) {}
+ProcFile::ProcFile(std::string path, size_t capacity, bool to_eof)
+    : path_(std::move(path)), to_eof_(to_eof), buf_(capacity) {}
 
 ProcFile::~ProcFile() { Close(); }
 
@@ -84,8 +85,19 @@ const char* ProcFile::Read(int64_t now_mono_ns) {
     }
   }
   size_t len = 0;
+  // A seq_file read at an offset other than where the last one ended
+  // replays every record before it (traverse()): reading to the end goes
+  // from a rewind in sequence instead, and the read that finds the end
+  // costs nothing.
+  if (to_eof_ && lseek(fd_, 0, SEEK_SET) != 0) {
+    close(fd_);
+    fd_ = -1;
+    retry_at_ = now_mono_ns + kReopenNs;
+    return nullptr;
+  }
   for (;;) {
-    ssize_t r = pread(fd_, buf_.data() + len, buf_.size() - 1 - len, static_cast<off_t>(len));
+    ssize_t r = to_eof_ ? read(fd_, buf_.data() + len, buf_.size() - 1 - len)
+                        : pread(fd_, buf_.data() + len, buf_.size() - 1 - len, static_cast<off_t>(len));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       // A sysfs file of an interface that went away answers ENODEV for
@@ -99,10 +111,11 @@ const char* ProcFile::Read(int64_t now_mono_ns) {
     // A read shorter than asked is the end: every file read here (a sysfs
     // attribute, a single_open procfs file, a sysctl) is generated whole by
     // one show() per read, so asking again would only generate it again.
-    if (r == 0 || len == buf_.size() - 1 || static_cast<size_t>(r) < buf_.size() - 1 - (len - static_cast<size_t>(r)))
-      break;
+    if (r == 0 || len == buf_.size() - 1) break;
+    if (!to_eof_ && static_cast<size_t>(r) < buf_.size() - 1 - (len - static_cast<size_t>(r))) break;
   }
   buf_[len] = '\0';
+  len_ = len;
   return buf_.data();
 }
 
@@ -149,6 +162,71 @@ void DeviceTraffic::Read(int64_t now_mono_ns, uint64_t* out) {
     const char* t = files_[i]->Read(now_mono_ns);
     out[i] = t ? LeadingNumber(t) : kUnknown;
   }
+}
+
+namespace {
+// Columns of /proc/net/dev after the name: 8 receive, then 8 transmit
+// (net/core/net-procfs.c, dev_seq_printf_stats).
+constexpr int kNetDevColumns = 16;
+int NetDevColumn(const std::string& file) {
+  if (file == "rx_bytes") return 0;
+  if (file == "rx_packets") return 1;
+  if (file == "tx_bytes") return 8;
+  if (file == "tx_packets") return 9;
+  return -1;
+}
+}  // namespace
+
+bool NetDevLine(const char* line, const std::string& device, const int* columns, uint64_t* out) {
+  const char* p = line;
+  while (IsSpace(*p)) p++;
+  // An interface name holds no ':' or blank (dev_valid_name).
+  const char* colon = p;
+  while (*colon && *colon != ':' && *colon != '\n') colon++;
+  if (*colon != ':' || static_cast<size_t>(colon - p) != device.size() ||
+      memcmp(p, device.data(), device.size()) != 0) {
+    return false;
+  }
+  uint64_t v[kNetDevColumns];
+  p = colon + 1;
+  for (int i = 0; i < kNetDevColumns; i++) {
+    size_t n = Token(p);
+    v[i] = n ? LeadingNumber(p) : kUnknown;
+    p += n;
+  }
+  for (uint32_t k = 0; k < kTrafficValues; k++) out[k] = v[columns[k]];
+  return true;
+}
+
+NetDevTable::NetDevTable(const std::vector<std::string>& files) : file_("/proc/net/dev", 64 * 1024, true) {
+  if (files.size() != kTrafficValues) usable_ = false;
+  for (uint32_t k = 0; usable_ && k < kTrafficValues; k++) {
+    columns_[k] = NetDevColumn(files[k]);
+    if (columns_[k] < 0) usable_ = false;
+  }
+}
+
+bool NetDevTable::Read(int64_t now_mono_ns) {
+  text_ = usable_ ? file_.Read(now_mono_ns) : nullptr;
+  interfaces_ = 0;
+  if (!text_) return false;
+  // A table that filled the buffer may have lost interfaces: not used.
+  if (file_.length() >= file_.capacity() - 1) {
+    text_ = nullptr;
+    return false;
+  }
+  // Two header lines, then one line per interface.
+  const char* p = NextLine(NextLine(text_));
+  for (; *p; p = NextLine(p)) interfaces_++;
+  return true;
+}
+
+bool NetDevTable::Lookup(const std::string& device, uint64_t* out) const {
+  if (!text_) return false;
+  for (const char* p = NextLine(NextLine(text_)); *p; p = NextLine(p)) {
+    if (NetDevLine(p, device, columns_, out)) return true;
+  }
+  return false;
 }
 
 }  // namespace ethburst

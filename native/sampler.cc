@@ -33,7 +33,8 @@ Sampler::Sampler(uint32_t* ring, uint32_t capacity_words, int64_t interval_ns, B
       backoff_(backoff),
       node_(context.node),
       node_values_(context.node.size()),
-      traffic_files_(std::move(context.traffic)) {
+      traffic_files_(std::move(context.traffic)),
+      netdev_(traffic_files_) {
   all_.reserve(64);
   active_.reserve(64);
   buffer_.Reserve(0);
@@ -67,6 +68,7 @@ void Sampler::Stop() {
   // The thread is gone: nothing reads the context files now, and a stopped
   // sampler keeps none of them open (Start opens them again as it reads).
   node_.Close();
+  netdev_.Close();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& d : all_) d->traffic.reset();
@@ -159,6 +161,8 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     if (!d->removed.load(std::memory_order_relaxed) && !d->vanished && deadline >= d->next_due_ns) due++;
   }
   ring_.WriteTick(seq, deadline, lateness, missed, due);
+  seq_ = seq;
+  netdev_read_ = false;
   // The node's counters once per tick in which any device is read (at most
   // every kNodeEveryNs), ahead of the samples they explain.
   if (due > 0 && node_.size() > 0 && deadline >= node_due_ns_) {
@@ -177,6 +181,21 @@ void Sampler::Tick(uint64_t seq, int64_t deadline, int64_t lateness, uint32_t mi
     int64_t every = d->interval_ns.load(std::memory_order_relaxed);
     d->next_due_ns = deadline + every - interval_ns_ / 2;
   }
+}
+
+bool Sampler::TableTraffic(const Device& d, int64_t now) {
+  if (!netdev_.usable()) return false;
+  if (!netdev_read_) {
+    if (!netdev_use_ && seq_ < netdev_check_seq_) return false;
+    netdev_read_ = true;
+    size_t readers = 0;
+    for (const auto& a : active_) {
+      if (!a->removed.load(std::memory_order_relaxed) && !a->vanished && !a->traffic_from_stats) readers++;
+    }
+    netdev_use_ = netdev_.Read(now) && netdev_.interfaces() <= kNetDevPerDevice * readers;
+    if (!netdev_use_) netdev_check_seq_ = seq_ + kNetDevRecheckTicks;
+  }
+  return netdev_use_ && netdev_.Lookup(d.name, traffic_);
 }
 
 int Sampler::ReadLayout(Device& d) {
@@ -285,8 +304,10 @@ void Sampler::SampleDevice(Device& d) {
     }
     traffic = traffic_;
   } else if (traffic_files_.size() == kTrafficValues) {
-    if (!d.traffic) d.traffic = std::make_unique<DeviceTraffic>(d.name, traffic_files_);
-    d.traffic->Read(t1, traffic_);
+    if (!TableTraffic(d, t1)) {
+      if (!d.traffic) d.traffic = std::make_unique<DeviceTraffic>(d.name, traffic_files_);
+      d.traffic->Read(t1, traffic_);
+    }
     traffic = traffic_;
   }
   if (d.layout_published) ring_.WriteSample(d.id, d.generation, t1, wall, t1 - t0, 0, traffic, n, values);

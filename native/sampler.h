@@ -130,6 +130,18 @@ class Sampler {
   int64_t node_due_ns_ = 0;
   std::vector<std::string> traffic_files_;
   uint64_t traffic_[kTrafficValues] = {};
+  // Traffic of devices without GSTATS traffic from one /proc/net/dev read a
+  // tick, while the table has at most kNetDevPerDevice interfaces per such
+  // device (its read costs what their statistics files would); else the
+  // files, and the table is counted again every kNetDevRecheckTicks.
+  bool TableTraffic(const Device& d, int64_t now);
+  static constexpr size_t kNetDevPerDevice = 4;
+  static constexpr uint64_t kNetDevRecheckTicks = 100;
+  NetDevTable netdev_;
+  bool netdev_read_ = false;  // this tick
+  bool netdev_use_ = false;
+  uint64_t netdev_check_seq_ = 0;
+  uint64_t seq_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -6,6 +6,9 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { NODE_COUNTER_NAMES, TRAFFIC_NAMES, type NodeContext } from '../../src/sampling/context.js';
@@ -99,6 +102,60 @@ describe.skipIf(!canUseNetns)(`context from the kernel ${netnsSkipReason && `(sk
       expect(c).toBeDefined();
       expect(c!.timeMs).toBeLessThanOrEqual(rows[i]!.timeMs);
       if (i > 0) expect(contextBefore[i]).toBe(contextBefore[i - 1]! + 1);
+    }
+  });
+
+  // In a namespace holding only lo and the veth's peer, the sampled device is
+  // half the interfaces: its traffic comes from one /proc/net/dev read a tick.
+  // The sampler joins the namespace's network (nsenter --net) but keeps the
+  // host's /sys, where the peer has no statistics files: a known traffic
+  // value can only have come from the table.
+  it('reads traffic from /proc/net/dev where the sampled devices are most of the interfaces, with the numbers ip -s link gives', async () => {
+    pair = createVeth({ prefix: 'ebd' });
+    const [ours, peer] = subnet();
+    const ns = pair.netns;
+    // No IPv6: nothing (router solicitations, DAD) moves the counters unasked.
+    execFileSync('sysctl', ['-qw', `net.ipv6.conf.${pair.name}.disable_ipv6=1`]);
+    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${pair.peer}.disable_ipv6=1`]);
+    execFileSync('ip', ['addr', 'add', `${ours}/30`, 'dev', pair.name]);
+    execFileSync('ip', ['-n', ns, 'addr', 'add', `${peer}/30`, 'dev', pair.peer]);
+    const sock = createSocket('udp4');
+    sock.bind(0, ours);
+    await once(sock, 'listening');
+    for (let i = 0; i < 20; i++) await new Promise<void>((resolve, reject) => sock.send(Buffer.alloc(100, 1), 9, peer, (err) => (err ? reject(err) : resolve())));
+    sock.close();
+    const kernel = (): { rx: { packets: number; bytes: number }; tx: { packets: number; bytes: number } } =>
+      (JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-s', 'link', 'show', 'dev', pair!.peer], { encoding: 'utf8' })) as { stats64: { rx: { packets: number; bytes: number }; tx: { packets: number; bytes: number } } }[])[0]!.stats64;
+    await until(() => kernel().rx.packets >= 20, 'the datagrams at the peer');
+
+    const dir = mkdtempSync(join(tmpdir(), 'ethburst-netdev-'));
+    try {
+      const script = join(dir, 'sample.mjs');
+      const module = resolve('build/dist/src/sampling/native-source.js');
+      writeFileSync(
+        script,
+        `import { NativeSource } from ${JSON.stringify(module)};
+const name = process.argv[2];
+const src = new NativeSource({ intervalMs: 100, drainMs: 50, rescanMs: 0, selection: { devices: [name], include: [], exclude: [] }, extraDevices: [name] });
+let last = null;
+let n = 0;
+await src.run({ sample(s) { if (s.error === null) { last = [...s.traffic]; if (++n === 5) src.stop(); } } });
+process.stdout.write(JSON.stringify(last));
+`,
+      );
+      const out = execFileSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, script, pair.peer], { encoding: 'utf8', timeout: 60_000 });
+      const traffic = JSON.parse(out) as number[];
+      const k = kernel();
+      const at = (name: string): number => traffic[TRAFFIC_NAMES.indexOf(name as (typeof TRAFFIC_NAMES)[number])]!;
+      expect({ rx_packets: at('rx_packets'), tx_packets: at('tx_packets'), rx_bytes: at('rx_bytes'), tx_bytes: at('tx_bytes') }).toEqual({
+        rx_packets: k.rx.packets,
+        tx_packets: k.tx.packets,
+        rx_bytes: k.rx.bytes,
+        tx_bytes: k.tx.bytes,
+      });
+      expect(at('rx_packets')).toBeGreaterThanOrEqual(20);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -54,6 +54,21 @@ static int CheckParsers() {
     fprintf(stderr, "LeadingNumber\n");
     return 1;
   }
+  // /proc/net/dev lines: rx_packets, tx_packets, rx_bytes, tx_bytes columns.
+  const int columns[kTrafficValues] = {1, 9, 0, 8};
+  uint64_t v[kTrafficValues] = {};
+  const char* line = "  eth0: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0\n";
+  if (!NetDevLine(line, "eth0", columns, v) || v[0] != 10 || v[1] != 20 || v[2] != 1000 || v[3] != 2000 ||
+      NetDevLine(line, "eth", columns, v) || NetDevLine(line, "eth00", columns, v) ||
+      NetDevLine("eth0 1 2\n", "eth0", columns, v)) {
+    fprintf(stderr, "NetDevLine\n");
+    return 1;
+  }
+  // A line cut short: the missing columns are unknown, never read past the text.
+  if (!NetDevLine("lo: 5 6", "lo", columns, v) || v[0] != 6 || v[1] != kUnknown || v[2] != 5 || v[3] != kUnknown) {
+    fprintf(stderr, "NetDevLine (short)\n");
+    return 1;
+  }
   return 0;
 }
 
