@@ -82,8 +82,11 @@ export class EmfSink {
   private waitingDrain = false;
   private tcp: Socket | null = null;
   private udp: UdpSocket | null = null;
-  private udpInFlight = 0;
+  /** A datagram is on its way (one at a time: its callback says whether it left). */
+  private udpSending = false;
   private retry: NodeJS.Timeout | null = null;
+  /** close() waiting for everything queued to be handed over. */
+  private readonly settledWaiters: (() => void)[] = [];
 
   constructor(
     readonly destination: EmfDestination,
@@ -131,8 +134,10 @@ export class EmfSink {
   /** Sends what is queued, waiting at most `deadlineMs` for a destination; what is still queued then is counted as dropped. */
   async close(deadlineMs = 2000): Promise<void> {
     const until = Date.now() + deadlineMs;
-    while ((this.queue.length > 0 || this.udpInFlight > 0 || this.waitingDrain) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 20));
+    if (this.busy()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => this.settledWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+      clearTimeout(timer);
     }
     this.closed = true;
     for (const p of this.queue.splice(0)) this.dropped[p.kind]++;
@@ -150,11 +155,18 @@ export class EmfSink {
     this.udp?.close();
   }
 
+  /** Records still to be handed over: queued, a datagram in flight, or a stream asking to wait. */
+  private busy(): boolean {
+    return this.queue.length > 0 || this.udpSending || this.waitingDrain;
+  }
+
   private pump(): void {
-    if (this.destination.kind === 'udp') {
-      this.sendDatagrams();
-      return;
-    }
+    if (this.destination.kind === 'udp') this.sendDatagrams();
+    else this.writeStream();
+    if (!this.busy()) for (const resolve of this.settledWaiters.splice(0)) resolve();
+  }
+
+  private writeStream(): void {
     const out = this.stream;
     if (out === null || this.waitingDrain) return;
     while (this.queue.length > 0) {
@@ -209,16 +221,13 @@ export class EmfSink {
     this.udp = s;
     s.on('error', (err) => this.broken(err, false));
     // Connected, so a refusing port (ICMP unreachable) fails the next send instead of vanishing.
-    s.connect(port, host, () => {
-      this.stream = null;
-      this.sendDatagrams();
-    });
+    s.connect(port, host, () => this.pump());
     s.unref();
   }
 
   private sendDatagrams(): void {
     const s = this.udp;
-    if (s === null || this.udpInFlight > 0) return;
+    if (s === null || this.udpSending) return;
     try {
       s.remoteAddress();
     } catch {
@@ -227,9 +236,9 @@ export class EmfSink {
     // One datagram at a time: a send's callback says whether it left.
     const p = this.queue.shift();
     if (!p) return;
-    this.udpInFlight++;
+    this.udpSending = true;
     s.send(p.data, (err) => {
-      this.udpInFlight--;
+      this.udpSending = false;
       if (err) {
         this.dropped[p.kind]++;
         this.broken(err, false);
@@ -240,7 +249,7 @@ export class EmfSink {
           if (this.report.recovered()) this.log?.log('info', 'EMF destination reachable again', { destination: describeDestination(this.destination) });
         }
       }
-      this.sendDatagrams();
+      this.pump();
     });
   }
 
@@ -252,7 +261,9 @@ export class EmfSink {
     if (this.destination.kind === 'stdout') {
       // A closed stdout does not come back: what would go there is dropped, counted.
       this.stream = null;
+      this.waitingDrain = false;
       for (const p of this.queue.splice(0)) this.dropped[p.kind]++;
+      this.pump();
     }
   }
 }

@@ -10,7 +10,8 @@ import type { SecondEvent } from '../../aggregation/aggregator.js';
 import { ALLOWANCE_STATS, type AllowanceStat } from '../../aggregation/stat-policy.js';
 import type { DeviceMinute, StatMinute } from './emf.js';
 
-const ALLOWANCE = new Set<string>(ALLOWANCE_STATS);
+/** Position of each allowance stat: a device's stats are kept, and reported, in ALLOWANCE_STATS order. */
+const ALLOWANCE_INDEX = new Map<string, number>(ALLOWANCE_STATS.map((s, i) => [s, i]));
 
 class StatSeconds implements StatMinute {
   /** The increase of each second of the minute in which the stat rose. */
@@ -23,7 +24,8 @@ class StatSeconds implements StatMinute {
 class DeviceSeconds {
   /** Unix second the minute being gathered starts at; NaN before the first. */
   minute = Number.NaN;
-  readonly stats = new Map<string, StatSeconds>();
+  /** By ALLOWANCE_STATS position; undefined until the stat's first second. */
+  readonly stats: (StatSeconds | undefined)[] = new Array<StatSeconds | undefined>(ALLOWANCE_STATS.length);
   constructor(readonly device: string) {}
 }
 
@@ -40,7 +42,8 @@ export class MinuteViews implements RegistryListener {
   constructor(private readonly opts: MinuteViewsOptions) {}
 
   onSecond(e: Readonly<SecondEvent>): void {
-    if (!ALLOWANCE.has(e.stat)) return;
+    const at = ALLOWANCE_INDEX.get(e.stat);
+    if (at === undefined) return;
     let d = this.devices.get(e.device);
     if (!d) this.devices.set(e.device, (d = new DeviceSeconds(e.device)));
     const minute = e.second - (e.second % 60);
@@ -51,8 +54,8 @@ export class MinuteViews implements RegistryListener {
       this.emit(d);
       d.minute = minute;
     } else if (minute < d.minute) return;
-    let s = d.stats.get(e.stat);
-    if (!s) d.stats.set(e.stat, (s = new StatSeconds(e.stat as AllowanceStat)));
+    let s = d.stats[at];
+    if (!s) d.stats[at] = s = new StatSeconds(e.stat as AllowanceStat);
     s.counted++;
     if (e.increase > 0) s.seconds.push(e.increase);
   }
@@ -74,16 +77,15 @@ export class MinuteViews implements RegistryListener {
     if (d.minute !== d.minute) return;
     let sampled = 0;
     const stats: StatSeconds[] = [];
-    for (const s of d.stats.values()) {
+    for (const s of d.stats) {
+      if (!s) continue;
       if (s.counted > sampled) sampled = s.counted;
       stats.push(s);
     }
     if (sampled > 0) {
-      // Sorted as the allowance stats are everywhere else (ALLOWANCE_STATS order).
-      stats.sort((a, b) => ALLOWANCE_STATS.indexOf(a.stat) - ALLOWANCE_STATS.indexOf(b.stat));
       this.opts.onMinute({ device: d.device, startMs: d.minute * 1000, sampledSeconds: sampled, stats, conntrackAvailable: this.opts.conntrack(d.device) });
     }
-    for (const s of d.stats.values()) {
+    for (const s of stats) {
       s.seconds.length = 0;
       s.counted = 0;
     }
