@@ -35,6 +35,8 @@ export interface OverheadResult {
    * sampling adds is cpuPercent minus this.
    */
   baselineCpuPercent: number | null;
+  /** The baseline's window, s: the last two thirds of the main one. */
+  baselineWindowS: number;
   /** V8 heap in use (nodejs_heap_size_used_bytes) before and after the window, MB. */
   heapUsedMB: { start: number; end: number };
   /** CPU per device-sample at 10 Hz, everything in the process included. */
@@ -124,8 +126,13 @@ export async function measureOverhead(
     await sleep(warmupMs, ctx.signal);
     const m0 = (await httpGet(`${base}/metrics`, { agent })).body;
     const p0 = readProcTimes(child.pid);
-    const n0 = readProcTimes(baseline.pid);
+    let n0 = readProcTimes(baseline.pid);
     const t0 = performance.now();
+    // The empty serve is judged in steady state: its start-up (V8 compiling,
+    // the memory reducer's major GCs) is a one-off that a window of a few
+    // milliseconds of CPU would otherwise be mostly made of.
+    const baselineFromS = Math.round(opts.windowMs / 3000);
+    let baselineT0 = t0;
     const rssSeries: [number, number][] = [];
     const mem0 = readProcMemory(child.pid);
     if (!p0 || !mem0) throw new Error('serve exited during warm-up');
@@ -133,6 +140,10 @@ export async function measureOverhead(
     // One /proc read per second: bounded by the window, nothing else touches serve.
     for (let s = 1; performance.now() - t0 < opts.windowMs; s++) {
       await sleep(Math.max(0, t0 + s * 1000 - performance.now()), ctx.signal);
+      if (s === baselineFromS) {
+        n0 = readProcTimes(baseline.pid);
+        baselineT0 = performance.now();
+      }
       const m = readProcMemory(child.pid);
       if (!m) throw new Error(`serve exited during the measurement: ${child.outputTail().trim().split('\n').pop() ?? ''}`);
       rssSeries.push([Math.round((performance.now() - t0) / 100) / 10, m.rssBytes / MB]);
@@ -164,7 +175,8 @@ export async function measureOverhead(
       windowS: wall / 1000,
       cpuPercent: (cpuMs / wall) * 100,
       cpuMs,
-      baselineCpuPercent: n0 && n1 ? ((n1.cpuMs - n0.cpuMs) / wall) * 100 : null,
+      baselineCpuPercent: n0 && n1 ? ((n1.cpuMs - n0.cpuMs) / (t0 + wall - baselineT0)) * 100 : null,
+      baselineWindowS: (t0 + wall - baselineT0) / 1000,
       heapUsedMB: { start: metricSum(m0, 'nodejs_heap_size_used_bytes') / MB, end: metricSum(m1, 'nodejs_heap_size_used_bytes') / MB },
       cpuUsPerDeviceSample: (cpuMs * 1000) / ((wall / 100) * n),
       rssMB: {

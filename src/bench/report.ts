@@ -119,7 +119,7 @@ export function collectTargets(r: Pick<BenchReport, 'cost' | 'overhead' | 'caden
         ? judge(TARGETS.serveCpuVsNodeExporter, o.cpuPercent / neAt15s, `${sig(o.cpuPercent, 2)} % vs ${sig(neAt15s, 2)} % (node_exporter ${sig(ne.cpuMsPerScrape, 2)} ms CPU per scrape of ${ne.devicesScraped} devices, every 15 s)`)
         : skipped(TARGETS.serveCpuVsNodeExporter, ne ? 'serve measured over simulated devices' : 'node_exporter not measured'),
     );
-    out.push(judge(TARGETS.serveIdleCpu, o.baselineCpuPercent, `replaying an empty trace, ${sig(o.windowS)} s window soon after start-up`));
+    out.push(judge(TARGETS.serveIdleCpu, o.baselineCpuPercent, `replaying an empty trace, the last ${sig(o.baselineWindowS)} s of the window (from ${sig(o.warmupS + o.windowS - o.baselineWindowS)} s after start-up)`));
     out.push(judge(TARGETS.serveRss, o.rssMB.max, over));
     out.push(judge(TARGETS.serveRssGrowth, o.rssMB.growth, `${over}; the target is no growth over 10 min: run with --duration 15m`));
   }
