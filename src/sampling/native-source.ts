@@ -221,6 +221,11 @@ export class NativeSource implements StatsSource, RingHandler {
     if (!this.drainPaused) this.drain();
   }
 
+  /** Ring words the native thread has published that no drain has taken yet. */
+  pendingWords(): number {
+    return this.reader?.pending() ?? 0;
+  }
+
   /** Delivers what the native thread has published since the last drain. */
   drain(): void {
     this.reader?.drain(this);

@@ -72,6 +72,22 @@ describe('HTTP', () => {
     expect(r.status).toBe(200);
   });
 
+  it('hands over what the source holds (catchUp) before it answers: a sample not yet drained counts', async () => {
+    const e = testExporter({ now: () => now });
+    e.registry.deviceAdded({ name: 'ens5', driver: 'ena', driverVersion: '2.16.0g', firmwareVersion: '', busInfo: '0000:00:05.0' }, now);
+    // Stands in for the native ring: serve drains it every second while no burst is open.
+    const ring = [sample('ens5', now, [0, 0, 0, 0, 0])];
+    const catchUp = (): void => {
+      for (const s of ring.splice(0)) e.registry.sample(s);
+    };
+    server = createServer({ exporter: e, log: silentLogger, describe: () => ({ source: 'test', intervalMs: 100 }), now: () => now, catchUp });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    ring.push(sample('ens5', now + 100, [3, 0, 0, 0, 0]));
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^ethtool_bw_in_allowance_exceeded_total\{device="ens5"\} 3$/m);
+  });
+
   it('/metrics negotiates OpenMetrics and gzip; HEAD has no body', async () => {
     const { e, base } = await start();
     e.registry.sample(sample('ens5', now, [1, 2, 3, 4, 5]));
