@@ -16,7 +16,7 @@ import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { pageAssets } from '../page/assets.js';
 import { ReplaySource } from '../sources/replay.js';
 import { NativeSource } from '../sampling/native-source.js';
-import { LINK_POLL_FAST_MS, LINK_POLL_MS, LinkPoller } from '../talkers/link-poller.js';
+import { LinkPoller } from '../talkers/link-poller.js';
 import { kubeApiFrom, kubernetesFlags, nodeEventsFlags, startPodDirectory } from '../cli/kubernetes-flags.js';
 import { NodeEvents } from '../kubernetes/node-events.js';
 import type { StatsSource } from '../sampling/sample.js';
@@ -30,6 +30,11 @@ import { EmfOutput } from '../export/cloudwatch/emf-output.js';
 import { instanceId } from '../export/cloudwatch/instance.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:19810';
+/**
+ * How often the native ring is drained while no burst is open (every 200 ms
+ * while one is): a drain wakes the event loop, and requests catch up first.
+ */
+export const IDLE_DRAIN_MS = 1000;
 
 /** A simulate script: bursts at offsets from the start of `serve`. */
 interface ScriptEntry {
@@ -141,9 +146,8 @@ export default defineCommand({
     const trackedStat = trackedStatMatcher(flags['burst-stat']);
     const exportStat = exportedStatMatcher({ burstStats: flags['burst-stat'], include: flags['stat-include'], exclude: flags['stat-exclude'] });
 
-    // Set once they exist; the drain timer asks only after run() starts.
+    // Set once the registry exists; the drain timer asks only after run() starts.
     let burstOpen = (): boolean => true;
-    let pods: LinkPoller | null = null;
     // Every usage problem is found before anything starts.
     let source: StatsSource;
     let native: NativeSource | null = null;
@@ -156,13 +160,8 @@ export default defineCommand({
         backoff: backoffFrom(flags),
         extraDevices: fakeDeviceNames(io.env),
         log,
-        // A drain wakes the event loop: every second while no burst is open
-        // (requests catch up first), and the pod link poll rides on it, at
-        // its own cadence.
-        drainMs: LINK_POLL_FAST_MS,
-        idleDrainMs: LINK_POLL_MS,
+        idleDrainMs: IDLE_DRAIN_MS,
         busy: () => burstOpen(),
-        onDrainTimer: () => pods?.tick(),
       });
       const found = await native.prepare();
       checkDiscovery(found, flags['device-include'].length > 0);
@@ -229,7 +228,7 @@ export default defineCommand({
     // notice: the page's banner, in the words of the startup log line, for the devices sampled now.
     const notice = (): string | null => (native ? samplingNotice(registry.views(), flags['burst-stat'].length > 0) : null);
     // The pods behind each burst (src/talkers/): only where the kernel is sampled; named where the Kubernetes API says.
-    pods = native
+    const pods = native
       ? new LinkPoller({
           addon: native.addon,
           burstOpen: () => registry.aggregator.anyOpenBurst(),
@@ -285,7 +284,7 @@ export default defineCommand({
       version: version(),
     });
 
-    pods?.attach(registry);
+    pods?.start(registry);
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;

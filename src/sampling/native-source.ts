@@ -44,8 +44,6 @@ export interface NativeSourceOptions {
   readonly idleDrainMs?: number;
   /** Whether something needs samples within drainMs now (an open burst). */
   readonly busy?: () => boolean;
-  /** Called after each timed drain: periodic work that shares its wake-up. */
-  readonly onDrainTimer?: () => void;
   /** Ring capacity in u64 words; by default ringWordsFor() the devices found at start. */
   readonly ringWords?: number;
   /** Names probed even when sysfs does not list them (a fake-device shim). */
@@ -172,7 +170,6 @@ export class NativeSource implements StatsSource, RingHandler {
     const onTimer = (): void => {
       this.lag?.late(performance.now() - due);
       this.catchUp();
-      this.opts.onDrainTimer?.();
       if (!this.stopped) schedule();
     };
     schedule();

@@ -90,9 +90,6 @@ export class LinkPoller {
   private routesAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Where tick() hands snapshots (attach()); a poll is under way. */
-  private sink: SampleSink | null = null;
-  private polling = false;
   private readonly failing = new FailureReport();
   /** Polls done, those that failed, the pod veths in the last good one, and its time. */
   polls = 0;
@@ -119,26 +116,6 @@ export class LinkPoller {
       this.timer.unref();
     };
     void loop();
-  }
-
-  /**
-   * Polls when tick() says, not on a timer of its own: for a caller whose
-   * timer wakes the loop at this cadence anyway (serve's ring drain, every
-   * LINK_POLL_MS, every LINK_POLL_FAST_MS while a burst is open), so that
-   * polling costs no wake-up of its own.
-   */
-  attach(sink: SampleSink): void {
-    this.sink = sink;
-  }
-
-  /** Polls now, unless one is under way, the devices have not been sampled yet, or it was stopped. */
-  tick(): void {
-    const sink = this.sink;
-    if (sink === null || this.stopped || this.polling || !(this.opts.ready?.() ?? true)) return;
-    this.polling = true;
-    void this.poll(sink).finally(() => {
-      this.polling = false;
-    });
   }
 
   /** What /api/devices says about the polling. */

@@ -107,33 +107,4 @@ describe('pod-veth poller', () => {
       expect(p.polls).toBe(10);
     });
   });
-
-  it('attached: polls on each tick() of its driver, never two at once, and not before the devices are sampled', async () => {
-    let calls = 0;
-    let release: (() => void) | null = null;
-    const slow = {
-      linkCounters(): Promise<number> {
-        calls++;
-        return new Promise<number>((resolve) => (release = () => resolve(0)));
-      },
-    };
-    let ready = false;
-    const p = new LinkPoller({ addon: slow, burstOpen: () => false, ready: () => ready, routes: () => new Map(), interfaces: () => IFS });
-    p.attach({ sample() {} });
-    p.tick();
-    expect(calls).toBe(0);
-    ready = true;
-    p.tick();
-    p.tick();
-    expect(calls).toBe(1);
-    release!();
-    await vi.waitFor(() => expect(p.stats().polls).toBe(1));
-    p.tick();
-    expect(calls).toBe(2);
-    release!();
-    p.stop();
-    await vi.waitFor(() => expect(p.stats().polls).toBe(2));
-    p.tick();
-    expect(calls).toBe(2);
-  });
 });
