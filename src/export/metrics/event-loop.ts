@@ -7,7 +7,7 @@
 // of the lateness since the last one.
 //
 // Lag rides on timers that run anyway (src/lag-hosts.ts: the native
-// source's drain every 200 ms, the simulator's ticks); only while none runs
+// source's drain every second or 200 ms, the simulator's ticks); only while none runs
 // does a timer of its own, every LAG_FALLBACK_MS.
 
 import { CollectedMetric } from './collected.js';
@@ -19,7 +19,7 @@ import { addLagMonitor, removeLagMonitor, type LagMonitor } from '../../lag-host
  * would be its whole CPU budget (bench: serve with nothing to sample).
  */
 export const LAG_FALLBACK_MS = 5000;
-/** Readings kept between scrapes (10 minutes of the drain's); older ones are dropped first. */
+/** Readings kept between scrapes (10 minutes of the drain at 200 ms); older ones are dropped first. */
 const MAX_READINGS = 3000;
 
 /**
